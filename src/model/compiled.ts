@@ -20,6 +20,13 @@ export type Direction = (typeof DIRECTIONS)[number];
 /** Class of addresses that match no peer prefix at all. */
 export const WORLD_CLASS = 'world';
 
+/**
+ * Wildcard peer class of a tuple: the rule had no `from`/`to`, so it matches
+ * every address whatever its class. A datapath checks the packet's own class
+ * first, then this one.
+ */
+export const ANY_CLASS = '*';
+
 /** `ANY` means every protocol (ICMP included) and every port. */
 export type PortMatch =
   | { readonly protocol: 'ANY' }
@@ -38,6 +45,7 @@ export interface Provenance {
 }
 
 export interface AllowTuple {
+  /** A key of `CompiledPolicy.peerClasses`, or `ANY_CLASS`. */
   readonly peerClass: string;
   readonly ports: PortMatch;
   /** Every rule that yields this tuple, sorted; the first is reported as "the" reason. */

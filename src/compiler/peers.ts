@@ -1,0 +1,94 @@
+import type { Namespace, Peer, Pod, PortSpec, Protocol } from '../model/k8s.js';
+import type { Direction, Provenance } from '../model/compiled.js';
+import { selectorMatches } from './selectors.js';
+
+/** Identity of a peer as seen from its policy: podSelector alone is relative to the policy's namespace. */
+export const ALL_PEERS = 'all';
+
+/** One (peer, port) pair of one rule of one policy: the unit the compiler grants. */
+export interface Grant {
+  /** `ALL_PEERS` when the rule had no from/to. */
+  readonly peerId: string;
+  readonly port: PortSpec | undefined;
+  readonly provenance: Provenance;
+}
+
+export interface PeerDef {
+  readonly id: string;
+  readonly policyNamespace: string;
+  readonly peer: Peer;
+}
+
+export function peerId(policyNamespace: string, peer: Peer): string {
+  if (peer.ipBlock !== undefined) return JSON.stringify(['ipBlock', peer.ipBlock]);
+  const scope = peer.namespaceSelector === undefined ? policyNamespace : '';
+  return JSON.stringify(['pods', scope, peer.namespaceSelector ?? null, peer.podSelector ?? null]);
+}
+
+/**
+ * "podSelector ... If namespaceSelector is also set, then the NetworkPolicyPeer
+ * as a whole selects the pods matching podSelector in the Namespaces selected
+ * by NamespaceSelector. Otherwise it selects the pods matching podSelector in
+ * the policy's own namespace."
+ * "namespaceSelector ... If podSelector is also set, [...]. Otherwise it
+ * selects all pods in the namespaces selected by namespaceSelector."
+ */
+export function podMatchesSelectorPeer(def: PeerDef, pod: Pod, namespace: Namespace | undefined): boolean {
+  const { peer } = def;
+  if (peer.ipBlock !== undefined) return false;
+  if (peer.namespaceSelector === undefined) {
+    if (pod.namespace !== def.policyNamespace) return false;
+  } else if (namespace === undefined || !selectorMatches(peer.namespaceSelector, namespace.labels)) {
+    return false;
+  }
+  return peer.podSelector === undefined || selectorMatches(peer.podSelector, pod.labels);
+}
+
+/** `TCP/http`: the key of a named port, since a name resolves per protocol. */
+export function namedPortKey(protocol: Protocol, name: string): string {
+  return `${protocol}/${name}`;
+}
+
+/**
+ * Named ports resolve against container ports of the destination pod: "If
+ * this is a string, then it is a named port on the pod(s) selected"; name and
+ * protocol must both match.
+ */
+export function resolveNamedPort(pod: Pod, protocol: Protocol, name: string): number | undefined {
+  for (const cp of pod.containerPorts) {
+    if (cp.name === name && cp.protocol === protocol) return cp.port;
+  }
+  return undefined;
+}
+
+export interface PolicyRules {
+  readonly id: string;
+  readonly namespace: string;
+  readonly rules: readonly { readonly peers: readonly Peer[] | undefined; readonly ports: readonly PortSpec[] | undefined }[];
+}
+
+/** Every (peer, port) pair of a policy's rules for one direction, with where it came from. */
+export function grantsOf(policy: PolicyRules, direction: Direction, peers: Map<string, PeerDef>): Grant[] {
+  const grants: Grant[] = [];
+  policy.rules.forEach((rule, ruleIndex) => {
+    const peerEntries: { id: string; index: number }[] =
+      rule.peers === undefined
+        ? [{ id: ALL_PEERS, index: -1 }]
+        : rule.peers.map((peer, index) => {
+            const id = peerId(policy.namespace, peer);
+            if (!peers.has(id)) peers.set(id, { id, policyNamespace: policy.namespace, peer });
+            return { id, index };
+          });
+    const portEntries = rule.ports === undefined ? [{ port: undefined, index: -1 }] : rule.ports.map((port, index) => ({ port, index }));
+    for (const p of peerEntries) {
+      for (const q of portEntries) {
+        grants.push({
+          peerId: p.id,
+          port: q.port,
+          provenance: { policy: policy.id, direction, rule: ruleIndex, peer: p.index, port: q.index },
+        });
+      }
+    }
+  });
+  return grants;
+}

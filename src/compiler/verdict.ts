@@ -1,0 +1,136 @@
+import type { Protocol } from '../model/k8s.js';
+import {
+  ANY_CLASS,
+  WORLD_CLASS,
+  type AllowTuple,
+  type CompiledPolicy,
+  type Direction,
+  type Endpoint,
+  type PortMatch,
+  type Provenance,
+  type RuleSet,
+} from '../model/compiled.js';
+import { addressPrefix, familyBits, parseAddress, prefixKey, truncate } from './prefix.js';
+
+export type FlowProtocol = Protocol | 'ICMP';
+
+/** One packet's worth of question: from `src` to `dst` (canonical IP text). */
+export interface Flow {
+  readonly src: string;
+  readonly dst: string;
+  readonly protocol: FlowProtocol;
+  /** Destination port; ignored for ICMP. */
+  readonly port: number;
+}
+
+export interface SideVerdict {
+  /** The local endpoint judging this side, if any. */
+  readonly endpoint: string | undefined;
+  readonly isolated: boolean;
+  readonly allowed: boolean;
+  /** The rule that allows it, when isolated and allowed. */
+  readonly reason: Provenance | undefined;
+  /** Policies selecting the endpoint for this direction. */
+  readonly policies: readonly string[];
+  /** Peer class the other address fell into (isolated sides only). */
+  readonly peerClass: string | undefined;
+}
+
+export interface FlowVerdict {
+  readonly allowed: boolean;
+  /** True when source and destination are the same pod: never policed. */
+  readonly self: boolean;
+  readonly egress: SideVerdict;
+  readonly ingress: SideVerdict;
+}
+
+interface Index {
+  readonly byIp: Map<string, Endpoint>;
+  readonly ruleSets: Map<string, RuleSet>;
+  readonly prefixes: Map<string, string>;
+  readonly lengths: Record<4 | 6, number[]>;
+}
+
+const indexes = new WeakMap<CompiledPolicy, Index>();
+
+function indexOf(model: CompiledPolicy): Index {
+  let idx = indexes.get(model);
+  if (idx !== undefined) return idx;
+  const byIp = new Map<string, Endpoint>();
+  for (const e of model.endpoints) for (const ip of e.ips) if (!byIp.has(ip)) byIp.set(ip, e);
+  const prefixes = new Map<string, string>();
+  const lengthSets: Record<4 | 6, Set<number>> = { 4: new Set(), 6: new Set() };
+  for (const p of model.peerPrefixes) {
+    const slash = p.cidr.lastIndexOf('/');
+    const length = Number(p.cidr.slice(slash + 1));
+    const { family, value } = parseAddress(p.cidr.slice(0, slash));
+    prefixes.set(prefixKey(family, length, value), p.peerClass);
+    lengthSets[family].add(length);
+  }
+  const desc = (s: Set<number>): number[] => [...s].sort((a, b) => b - a);
+  idx = { byIp, ruleSets: new Map(model.ruleSets.map((r) => [r.key, r])), prefixes, lengths: { 4: desc(lengthSets[4]), 6: desc(lengthSets[6]) } };
+  indexes.set(model, idx);
+  return idx;
+}
+
+/** Longest-prefix match of an address in the model's peer table. */
+export function peerClassOf(model: CompiledPolicy, ip: string): string {
+  const idx = indexOf(model);
+  const { family, network } = addressPrefix(ip);
+  for (const length of idx.lengths[family]) {
+    if (length > familyBits(family)) continue;
+    const hit = idx.prefixes.get(prefixKey(family, length, truncate(family, network, length)));
+    if (hit !== undefined) return hit;
+  }
+  return WORLD_CLASS;
+}
+
+export function portMatches(m: PortMatch, protocol: FlowProtocol, port: number): boolean {
+  if (m.protocol === 'ANY') return true;
+  return m.protocol === protocol && port >= m.from && port <= m.to;
+}
+
+function findTuple(rs: RuleSet, peerClass: string, flow: Flow): AllowTuple | undefined {
+  return rs.tuples.find(
+    (t) => (t.peerClass === peerClass || t.peerClass === ANY_CLASS) && portMatches(t.ports, flow.protocol, flow.port),
+  );
+}
+
+function judge(model: CompiledPolicy, endpoint: Endpoint | undefined, direction: Direction, other: string, flow: Flow): SideVerdict {
+  if (endpoint === undefined) {
+    return { endpoint: undefined, isolated: false, allowed: true, reason: undefined, policies: [], peerClass: undefined };
+  }
+  const state = endpoint[direction];
+  if (!state.isolated || state.ruleSet === undefined) {
+    return { endpoint: endpoint.pod, isolated: false, allowed: true, reason: undefined, policies: [], peerClass: undefined };
+  }
+  const rs = indexOf(model).ruleSets.get(state.ruleSet);
+  const peerClass = peerClassOf(model, other);
+  const tuple = rs === undefined ? undefined : findTuple(rs, peerClass, flow);
+  return {
+    endpoint: endpoint.pod,
+    isolated: true,
+    allowed: tuple !== undefined,
+    reason: tuple?.provenance[0],
+    policies: state.policies,
+    peerClass,
+  };
+}
+
+/**
+ * Evaluates one flow against the compiled model exactly as a datapath must:
+ * the source's egress and the destination's ingress must both allow it.
+ * Addresses owned by no local endpoint impose nothing on their side.
+ */
+export function evaluateFlow(model: CompiledPolicy, flow: Flow): FlowVerdict {
+  const idx = indexOf(model);
+  const src = idx.byIp.get(flow.src);
+  const dst = idx.byIp.get(flow.dst);
+  const egress = judge(model, src, 'egress', flow.dst, flow);
+  const ingress = judge(model, dst, 'ingress', flow.src, flow);
+  if (src !== undefined && src === dst) {
+    const open = (s: SideVerdict): SideVerdict => ({ ...s, allowed: true, reason: undefined });
+    return { allowed: true, self: true, egress: open(egress), ingress: open(ingress) };
+  }
+  return { allowed: egress.allowed && ingress.allowed, self: false, egress, ingress };
+}

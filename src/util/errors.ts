@@ -38,7 +38,11 @@ export class SluiceError extends Error {
 
 /** A manifest that cannot be taken: names file, object and field path. */
 export class ManifestError extends SluiceError {
-  constructor(message: string, context: { file: string; object?: string; field?: string }, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    context: { file: string; object?: string; field?: string },
+    options?: { cause?: unknown },
+  ) {
     const where = [context.file, context.object, context.field].filter((p) => p !== undefined && p !== '').join(': ');
     super(ERROR_CODES.MANIFEST_INVALID, `${where}: ${message}`, context, options);
     this.name = 'ManifestError';

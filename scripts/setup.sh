@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host (or CI runner) to build and test sluice:
+# system packages, npm dependencies, bpffs, then `npm run build`.
+# Run as root from anywhere inside the clone. Safe to run again.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ${EUID} -ne 0 ]]; then
+  echo "setup.sh: run as root (sudo bash scripts/setup.sh)" >&2
+  exit 1
+fi
+
+if ! command -v node >/dev/null || (($(node -p 'process.versions.node.split(".")[0]') < 20)); then
+  echo "setup.sh: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+packages=(
+  clang llvm libbpf-dev bpftool # build bpf/ and read pinned maps
+  iproute2 iptables ipset conntrack # tc attach and the iptables fallback
+  wrk apache2-utils nginx-light # npm run bench
+  make ca-certificates
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("${pkg}")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+fi
+
+npm ci --no-audit --no-fund
+
+if ! mountpoint -q /sys/fs/bpf; then
+  mount -t bpf bpf /sys/fs/bpf ||
+    echo "setup.sh: warning: could not mount bpffs at /sys/fs/bpf; privileged tests will skip" >&2
+fi
+
+npm run build
+
+# Under sudo, give the build products back to the invoking user.
+if [[ -n ${SUDO_UID:-} && -n ${SUDO_GID:-} ]]; then
+  for dir in node_modules dist build; do
+    if [[ -e ${dir} ]]; then chown -R "${SUDO_UID}:${SUDO_GID}" "${dir}"; fi
+  done
+fi

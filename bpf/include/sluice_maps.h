@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every key and value struct of sluice's pinned maps, the ring-buffer event
+ * and the enums they carry. src/datapath/ebpf/layout.ts mirrors this file;
+ * test/ebpf/layout-btf.test.ts compares both against the BTF of the built
+ * object, so a change here without a matching change there fails the tests.
+ *
+ * Conventions:
+ * - Fields named in network byte order are typed __be16/__be32; everything
+ *   else is host order.
+ * - Every struct has explicit pad fields and no implicit padding; pad fields
+ *   must be zero (hash keys are compared bytewise).
+ * - Addresses are 16 bytes; an IPv4 address fills the first 4 bytes and the
+ *   other 12 are zero. family is 4 or 6 (enum sluice_family).
+ */
+#ifndef SLUICE_MAPS_H
+#define SLUICE_MAPS_H
+
+#include <linux/types.h>
+
+enum sluice_family {
+	SLUICE_FAMILY_V4 = 4,
+	SLUICE_FAMILY_V6 = 6,
+};
+
+/* As seen by the pod: INGRESS = packets entering the pod. */
+enum sluice_direction {
+	SLUICE_DIR_INGRESS = 0,
+	SLUICE_DIR_EGRESS = 1,
+};
+
+enum sluice_verdict {
+	SLUICE_VERDICT_ALLOW = 0,
+	SLUICE_VERDICT_DENY = 1,
+};
+
+enum sluice_reason {
+	SLUICE_REASON_NONE = 0,
+	SLUICE_REASON_NOT_ISOLATED = 1, /* allow: direction not isolated */
+	SLUICE_REASON_POLICY = 2, /* allow: a policy tuple matched */
+	SLUICE_REASON_NO_POLICY = 3, /* deny: isolated, no tuple matched */
+	SLUICE_REASON_CT_ESTABLISHED = 4, /* allow: flow already in ct */
+	SLUICE_REASON_CT_REPLY = 5, /* allow: reverse flow in ct */
+	SLUICE_REASON_HOST = 6, /* allow: from a node address (ingress) */
+	SLUICE_REASON_ENDPOINT_UNKNOWN = 7, /* local address not in endpoints */
+	SLUICE_REASON_FRAGMENT = 8, /* allow: first fragment was allowed */
+	SLUICE_REASON_FRAGMENT_UNKNOWN = 9, /* deny: no allowed first fragment */
+	SLUICE_REASON_MALFORMED = 10, /* deny: truncated or bad headers */
+	SLUICE_REASON_REVALIDATE_DENY = 11, /* deny: ct flow no longer allowed */
+};
+
+enum sluice_endpoint_flags {
+	SLUICE_EP_INGRESS_ISOLATED = 1 << 0,
+	SLUICE_EP_EGRESS_ISOLATED = 1 << 1,
+};
+
+enum sluice_policy_flags {
+	/* Informational: the tuple is protocol ANY (prefix cut before protocol). */
+	SLUICE_POLICY_ANY_PROTOCOL = 1 << 0,
+};
+
+enum sluice_ct_flags {
+	SLUICE_CT_SEEN_REPLY = 1 << 0,
+	SLUICE_CT_FIN_FWD = 1 << 1, /* FIN seen in the original direction */
+	SLUICE_CT_FIN_REV = 1 << 2, /* FIN seen in the reply direction */
+	SLUICE_CT_RST = 1 << 3,
+};
+
+enum sluice_config_flags {
+	SLUICE_CFG_EVENTS_ALLOW = 1 << 0, /* also emit allow events (new flows only) */
+	SLUICE_CFG_EVENTS_NO_DENY = 1 << 1, /* stop emitting deny events */
+};
+
+/* Shared by sluice_endpoints and sluice_host_addrs (HASH). */
+struct sluice_addr_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct sluice_addr_key) == 20, "sluice_addr_key");
+
+struct sluice_endpoint {
+	/* Non-zero; 0 is reserved for "unknown endpoint" in stats and events. */
+	__u32 endpoint_id;
+	/* Rule set ids for the policy trie; meaningful only when isolated. */
+	__u32 ingress_ruleset;
+	__u32 egress_ruleset;
+	__u32 flags; /* enum sluice_endpoint_flags */
+};
+_Static_assert(sizeof(struct sluice_endpoint) == 16, "sluice_endpoint");
+
+struct sluice_host_value {
+	__u32 flags; /* reserved, zero */
+};
+_Static_assert(sizeof(struct sluice_host_value) == 4, "sluice_host_value");
+
+/*
+ * sluice_peers LPM trie. prefixlen counts the 32 bits of family+pad and then
+ * address bits: a v4 /24 is 32 + 24, a v6 /64 is 32 + 64. The family byte is
+ * therefore always fully matched. No match means peer class 0 (world).
+ */
+struct sluice_peer_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct sluice_peer_key) == 24, "sluice_peer_key");
+
+struct sluice_peer_value {
+	__u32 peer_class; /* 0 is world and is never stored */
+};
+_Static_assert(sizeof(struct sluice_peer_value) == 4, "sluice_peer_value");
+
+/*
+ * sluice_policy LPM trie. The fixed part (ruleset, peer_class, direction) is
+ * always fully matched; protocol then dport come LAST so that the prefix
+ * length wildcards the port (a port range is a set of port prefixes) and,
+ * cut before protocol, the protocol too (an ANY tuple). Multi-byte fields are
+ * big endian because the trie compares bytes most significant first.
+ * The order of protocol+dport must not be changed.
+ */
+struct sluice_policy_key {
+	__u32 prefixlen;
+	__be32 ruleset;
+	__be32 peer_class;
+	__u8 direction; /* enum sluice_direction */
+	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	__be16 dport;
+};
+_Static_assert(sizeof(struct sluice_policy_key) == 16, "sluice_policy_key");
+
+struct sluice_policy_value {
+	__u32 policy_id; /* user space maps it back to namespace/name */
+	__u16 rule; /* rule index inside spec.ingress / spec.egress */
+	__u16 flags; /* enum sluice_policy_flags */
+};
+_Static_assert(sizeof(struct sluice_policy_value) == 8, "sluice_policy_value");
+
+/* Prefix lengths of sluice_policy_key, derived from the layout. */
+enum sluice_policy_prefix {
+	SLUICE_POLICY_PREFIX_ANY =
+		(__builtin_offsetof(struct sluice_policy_key, protocol) - 4) * 8,
+	SLUICE_POLICY_PREFIX_PROTOCOL =
+		(__builtin_offsetof(struct sluice_policy_key, dport) - 4) * 8,
+	SLUICE_POLICY_PREFIX_FULL = (sizeof(struct sluice_policy_key) - 4) * 8,
+	SLUICE_PEER_PREFIX_BASE =
+		(__builtin_offsetof(struct sluice_peer_key, addr) - 4) * 8,
+};
+
+/*
+ * sluice_ct LRU hash. One entry per (hook direction, flow) as first seen at
+ * that hook: the same flow has an EGRESS entry at the source pod's hook and
+ * an INGRESS entry at the destination pod's hook, each created only after
+ * that side allowed it. A reply matches the entry with the opposite
+ * direction and swapped addresses/ports. For ICMP echo both ports hold the
+ * echo id; other port-less protocols use 0.
+ */
+struct sluice_ct_key {
+	__u8 family;
+	__u8 protocol;
+	__u8 direction; /* enum sluice_direction of the hook that created it */
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+_Static_assert(sizeof(struct sluice_ct_key) == 40, "sluice_ct_key");
+
+struct sluice_ct_value {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns(); refreshed at most once a second */
+	__u32 flags; /* enum sluice_ct_flags */
+	/* sluice_config.policy_gen when last allowed; older = re-judge. */
+	__u32 policy_gen;
+};
+_Static_assert(sizeof(struct sluice_ct_value) == 16, "sluice_ct_value");
+
+/*
+ * sluice_frags LRU hash: first fragments that were allowed, so that the
+ * later fragments of the same datagram (which carry no ports) pass too.
+ */
+struct sluice_frag_key {
+	__u8 family;
+	__u8 protocol;
+	__u8 direction;
+	__u8 pad;
+	__be32 id; /* IPv4 id in the low 16 bits, or the IPv6 fragment id */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+_Static_assert(sizeof(struct sluice_frag_key) == 40, "sluice_frag_key");
+
+struct sluice_frag_value {
+	__u64 first_seen_ns;
+};
+_Static_assert(sizeof(struct sluice_frag_value) == 8, "sluice_frag_value");
+
+/* sluice_stats per-CPU hash; endpoint_id 0 counts unknown endpoints. */
+struct sluice_stats_key {
+	__u32 endpoint_id;
+	__u8 direction;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct sluice_stats_key) == 8, "sluice_stats_key");
+
+struct sluice_stats_value {
+	__u64 allowed_packets;
+	__u64 allowed_bytes;
+	__u64 denied_packets;
+	__u64 denied_bytes;
+};
+_Static_assert(sizeof(struct sluice_stats_value) == 32, "sluice_stats_value");
+
+/* sluice_events ring buffer record. */
+struct sluice_event {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns() */
+	__u32 endpoint_id;
+	__u32 policy_id; /* 0 unless reason is POLICY */
+	__u16 rule;
+	__u8 direction;
+	__u8 verdict; /* enum sluice_verdict */
+	__u8 reason; /* enum sluice_reason */
+	__u8 family;
+	__u8 protocol;
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 peer_class; /* of the remote side, when it was looked up */
+};
+_Static_assert(sizeof(struct sluice_event) == 64, "sluice_event");
+
+/* sluice_config array, one entry, changeable without reloading. */
+struct sluice_config {
+	__u32 flags; /* enum sluice_config_flags */
+	/* Bump after removing allows: ct entries of older generations are re-judged. */
+	__u32 policy_gen;
+	__u32 events_per_sec; /* per CPU; 0 = default_events_per_sec */
+	__u32 events_burst; /* per CPU; 0 = default_events_burst */
+};
+_Static_assert(sizeof(struct sluice_config) == 16, "sluice_config");
+
+/* sluice_event_limit per-CPU array, one entry: token bucket state. */
+struct sluice_event_limit {
+	__u64 last_ns;
+	__u64 tokens; /* in nanoseconds of budget: one event costs 1e9 */
+	__u64 suppressed; /* events dropped by the bucket */
+	__u64 lost; /* events dropped because the ring buffer was full */
+};
+_Static_assert(sizeof(struct sluice_event_limit) == 32, "sluice_event_limit");
+
+/*
+ * Enum types, and structs no map names as key or value (the ring buffer
+ * record), reach the BTF only through a typed global: the program defines
+ * one of these so layout-btf.test.ts can check them. Never read.
+ */
+struct sluice_btf_anchor {
+	struct sluice_event event;
+	enum sluice_family family;
+	enum sluice_direction direction;
+	enum sluice_verdict verdict;
+	enum sluice_reason reason;
+	enum sluice_endpoint_flags endpoint_flags;
+	enum sluice_policy_flags policy_flags;
+	enum sluice_ct_flags ct_flags;
+	enum sluice_config_flags config_flags;
+	enum sluice_policy_prefix policy_prefix;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sluice_btf_anchor) == 104, "sluice_btf_anchor");
+
+#endif /* SLUICE_MAPS_H */

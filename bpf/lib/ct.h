@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking (sluice_ct) and fragment tracking (sluice_frags).
+ *
+ * A flow allowed at a hook gets an entry keyed by that hook's direction and
+ * the packet's tuple. Later packets of the flow match it (ESTABLISHED); the
+ * other side's packets match it with swapped tuple and opposite direction
+ * (REPLY). Entries are created on any allowed packet, not only TCP SYN, so
+ * flows survive an agent restart or ct eviction when policy still allows them.
+ *
+ * Established flows survive policy changes that still allow them: each entry
+ * records sluice_config.policy_gen; user space bumps the generation after an
+ * update that removes allows, and an entry of an older generation is judged
+ * again (see sluice_decide in policy.h). Without a bump, entries live on.
+ */
+#ifndef SLUICE_LIB_CT_H
+#define SLUICE_LIB_CT_H
+
+#include "parse.h"
+
+#define SLUICE_NSEC 1000000000ULL
+
+/* Timeouts; set before load. */
+const volatile __u64 ct_timeout_tcp_ns = 6 * 3600 * SLUICE_NSEC;
+const volatile __u64 ct_timeout_closing_ns = 10 * SLUICE_NSEC;
+const volatile __u64 ct_timeout_other_ns = 60 * SLUICE_NSEC;
+const volatile __u64 frag_timeout_ns = 30 * SLUICE_NSEC;
+
+/* User space may resize with bpf_map__set_max_entries before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_ct_key);
+	__type(value, struct sluice_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sluice_frag_key);
+	__type(value, struct sluice_frag_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_frags SEC(".maps");
+
+enum sluice_ct_match {
+	SLUICE_CT_MATCH_NONE = 0,
+	SLUICE_CT_MATCH_ESTABLISHED = 1,
+	SLUICE_CT_MATCH_REPLY = 2,
+};
+
+static __always_inline void sluice_ct_key_fill(struct sluice_ct_key *k,
+					       const struct sluice_pkt *p,
+					       __u8 dir, int reverse)
+{
+	k->family = p->family;
+	k->protocol = p->protocol;
+	k->direction = reverse ? !dir : dir;
+	k->pad = 0;
+	if (reverse) {
+		k->sport = p->dport;
+		k->dport = p->sport;
+		__builtin_memcpy(k->saddr, p->daddr, 16);
+		__builtin_memcpy(k->daddr, p->saddr, 16);
+	} else {
+		k->sport = p->sport;
+		k->dport = p->dport;
+		__builtin_memcpy(k->saddr, p->saddr, 16);
+		__builtin_memcpy(k->daddr, p->daddr, 16);
+	}
+}
+
+static __always_inline int sluice_ct_closing(const struct sluice_ct_value *v)
+{
+	__u32 fin = SLUICE_CT_FIN_FWD | SLUICE_CT_FIN_REV;
+
+	return (v->flags & SLUICE_CT_RST) || (v->flags & fin) == fin;
+}
+
+static __always_inline int sluice_ct_alive(const struct sluice_ct_value *v,
+					   __u8 protocol, __u64 now)
+{
+	__u64 timeout = ct_timeout_other_ns;
+
+	if (protocol == IPPROTO_TCP)
+		timeout = sluice_ct_closing(v) ? ct_timeout_closing_ns :
+						 ct_timeout_tcp_ns;
+	return now - v->last_seen_ns < timeout;
+}
+
+/*
+ * The live entry of the packet's flow, or NULL; *match says which way it
+ * matched. A bare TCP SYN on a closing entry starts a new flow (port reuse).
+ */
+static __always_inline struct sluice_ct_value *
+sluice_ct_lookup(const struct sluice_pkt *p, __u8 dir, __u64 now, int *match)
+{
+	struct sluice_ct_value *v;
+	struct sluice_ct_key k;
+	int reverse;
+
+	*match = SLUICE_CT_MATCH_NONE;
+	for (reverse = 0; reverse < 2; reverse++) {
+		sluice_ct_key_fill(&k, p, dir, reverse);
+		v = bpf_map_lookup_elem(&sluice_ct, &k);
+		if (!v || !sluice_ct_alive(v, p->protocol, now))
+			continue;
+		if ((p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
+			    SLUICE_TCP_SYN &&
+		    sluice_ct_closing(v))
+			return NULL;
+		*match = reverse ? SLUICE_CT_MATCH_REPLY :
+				   SLUICE_CT_MATCH_ESTABLISHED;
+		return v;
+	}
+	return NULL;
+}
+
+/* Records TCP teardown and refreshes last_seen (at most once a second). */
+static __always_inline void sluice_ct_touch(struct sluice_ct_value *v,
+					    const struct sluice_pkt *p,
+					    int match, __u64 now)
+{
+	__u32 flags = v->flags;
+	int reply = match == SLUICE_CT_MATCH_REPLY;
+
+	if (reply)
+		flags |= SLUICE_CT_SEEN_REPLY;
+	if (p->tcp_flags & SLUICE_TCP_RST)
+		flags |= SLUICE_CT_RST;
+	if (p->tcp_flags & SLUICE_TCP_FIN)
+		flags |= reply ? SLUICE_CT_FIN_REV : SLUICE_CT_FIN_FWD;
+	if (flags != v->flags)
+		v->flags = flags;
+	if (now - v->last_seen_ns > SLUICE_NSEC)
+		v->last_seen_ns = now;
+}
+
+static __always_inline void sluice_ct_create(const struct sluice_pkt *p,
+					     __u8 dir, __u64 now, __u32 gen)
+{
+	struct sluice_ct_value v = { .last_seen_ns = now, .policy_gen = gen };
+	struct sluice_ct_key k;
+
+	if (p->tcp_flags & SLUICE_TCP_RST)
+		v.flags |= SLUICE_CT_RST;
+	sluice_ct_key_fill(&k, p, dir, 0);
+	bpf_map_update_elem(&sluice_ct, &k, &v, BPF_ANY);
+}
+
+static __always_inline void sluice_ct_delete(const struct sluice_pkt *p,
+					     __u8 dir, int match)
+{
+	struct sluice_ct_key k;
+
+	sluice_ct_key_fill(&k, p, dir, match == SLUICE_CT_MATCH_REPLY);
+	bpf_map_delete_elem(&sluice_ct, &k);
+}
+
+static __always_inline void sluice_frag_key_fill(struct sluice_frag_key *k,
+						 const struct sluice_pkt *p,
+						 __u8 dir)
+{
+	k->family = p->family;
+	k->protocol = p->protocol;
+	k->direction = dir;
+	k->pad = 0;
+	k->id = p->frag_id;
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+}
+
+/*
+ * Fragments: a first fragment is judged like any packet (it carries the
+ * ports) and, when allowed, recorded here. A later fragment passes only if
+ * its datagram's first fragment was allowed at this hook within
+ * frag_timeout_ns; later fragments arriving before the first are dropped.
+ */
+static __always_inline void sluice_frag_record(const struct sluice_pkt *p,
+					       __u8 dir, __u64 now)
+{
+	struct sluice_frag_value v = { .first_seen_ns = now };
+	struct sluice_frag_key k;
+
+	sluice_frag_key_fill(&k, p, dir);
+	bpf_map_update_elem(&sluice_frags, &k, &v, BPF_ANY);
+}
+
+static __always_inline int sluice_frag_allowed(const struct sluice_pkt *p,
+					       __u8 dir, __u64 now)
+{
+	struct sluice_frag_value *v;
+	struct sluice_frag_key k;
+
+	sluice_frag_key_fill(&k, p, dir);
+	v = bpf_map_lookup_elem(&sluice_frags, &k);
+	return v && now - v->first_seen_ns < frag_timeout_ns;
+}
+
+#endif /* SLUICE_LIB_CT_H */

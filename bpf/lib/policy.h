@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The verdict: endpoints, node addresses, peer classes and allow tuples,
+ * implementing the lookup semantics of src/model/compiled.ts per hook.
+ */
+#ifndef SLUICE_LIB_POLICY_H
+#define SLUICE_LIB_POLICY_H
+
+#include "config.h"
+#include "ct.h"
+#include "parse.h"
+
+/* Pod addresses on this node. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sluice_addr_key);
+	__type(value, struct sluice_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_endpoints SEC(".maps");
+
+/* The node's own addresses: their traffic to pods passes (kubelet probes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct sluice_addr_key);
+	__type(value, struct sluice_host_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_host_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_peer_key);
+	__type(value, struct sluice_peer_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_policy_key);
+	__type(value, struct sluice_policy_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy SEC(".maps");
+
+struct sluice_decision {
+	__u8 verdict; /* enum sluice_verdict */
+	__u8 reason; /* enum sluice_reason */
+	__u16 rule;
+	__u32 policy_id;
+	__u32 peer_class;
+};
+
+static __always_inline void sluice_addr_key_fill(struct sluice_addr_key *k,
+						 __u8 family, const __u8 *addr)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = family;
+	__builtin_memcpy(k->addr, addr, 16);
+}
+
+static __always_inline struct sluice_endpoint *
+sluice_endpoint_lookup(__u8 family, const __u8 *addr)
+{
+	struct sluice_addr_key k;
+
+	sluice_addr_key_fill(&k, family, addr);
+	return bpf_map_lookup_elem(&sluice_endpoints, &k);
+}
+
+static __always_inline int sluice_is_host(__u8 family, const __u8 *addr)
+{
+	struct sluice_addr_key k;
+
+	sluice_addr_key_fill(&k, family, addr);
+	return bpf_map_lookup_elem(&sluice_host_addrs, &k) != NULL;
+}
+
+/* Longest-prefix match; class 0 (world) when nothing matches. */
+static __always_inline __u32 sluice_peer_class(__u8 family, const __u8 *addr)
+{
+	struct sluice_peer_value *v;
+	struct sluice_peer_key k = {};
+
+	k.prefixlen = SLUICE_PEER_PREFIX_BASE +
+		      (family == SLUICE_FAMILY_V4 ? 32 : 128);
+	k.family = family;
+	__builtin_memcpy(k.addr, addr, 16);
+	v = bpf_map_lookup_elem(&sluice_peers, &k);
+	return v ? v->peer_class : 0;
+}
+
+/*
+ * Judges one direction of a new flow for endpoint ep: dir is the pod's
+ * policy direction, peer the remote address. Port-less protocols (ICMP and
+ * anything but TCP/UDP/SCTP) are looked up with the prefix cut before the
+ * protocol, so only ANY tuples can match them.
+ */
+static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
+					 __u8 dir, __u8 family,
+					 const __u8 *peer, __u8 protocol,
+					 __be16 dport,
+					 struct sluice_decision *d)
+{
+	__u32 isolated = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_ISOLATED :
+						     SLUICE_EP_EGRESS_ISOLATED;
+	struct sluice_policy_value *v;
+	struct sluice_policy_key k;
+
+	d->verdict = SLUICE_VERDICT_ALLOW;
+	if (!(ep->flags & isolated)) {
+		d->reason = SLUICE_REASON_NOT_ISOLATED;
+		return;
+	}
+	if (dir == SLUICE_DIR_INGRESS && sluice_is_host(family, peer)) {
+		d->reason = SLUICE_REASON_HOST;
+		return;
+	}
+	d->peer_class = sluice_peer_class(family, peer);
+	k.ruleset = bpf_htonl(dir == SLUICE_DIR_INGRESS ? ep->ingress_ruleset :
+							 ep->egress_ruleset);
+	k.peer_class = bpf_htonl(d->peer_class);
+	k.direction = dir;
+	if (sluice_has_ports(protocol)) {
+		k.prefixlen = SLUICE_POLICY_PREFIX_FULL;
+		k.protocol = protocol;
+		k.dport = dport;
+	} else {
+		k.prefixlen = SLUICE_POLICY_PREFIX_ANY;
+		k.protocol = 0;
+		k.dport = 0;
+	}
+	v = bpf_map_lookup_elem(&sluice_policy, &k);
+	if (!v) {
+		d->verdict = SLUICE_VERDICT_DENY;
+		d->reason = SLUICE_REASON_NO_POLICY;
+		return;
+	}
+	d->reason = SLUICE_REASON_POLICY;
+	d->policy_id = v->policy_id;
+	d->rule = v->rule;
+}
+
+/*
+ * Decides a non-fragment (or first-fragment) packet at a hook: conntrack
+ * first, then policy for new flows. An entry of an older policy generation
+ * is judged again as the flow it records (for a reply: the opposite
+ * direction and the original dport) and deleted when no longer allowed.
+ * Returns 1 when the packet started a new flow.
+ */
+static __always_inline int sluice_decide(const struct sluice_pkt *p,
+					 const struct sluice_endpoint *ep,
+					 __u8 dir, const __u8 *peer, __u64 now,
+					 struct sluice_decision *d)
+{
+	__u32 gen = sluice_config_get()->policy_gen;
+	struct sluice_ct_value *ct;
+	int match;
+
+	ct = sluice_ct_lookup(p, dir, now, &match);
+	if (!ct) {
+		sluice_judge(ep, dir, p->family, peer, p->protocol, p->dport, d);
+		if (d->verdict == SLUICE_VERDICT_ALLOW)
+			sluice_ct_create(p, dir, now, gen);
+		return 1;
+	}
+	if (ct->policy_gen != gen) {
+		if (match == SLUICE_CT_MATCH_REPLY)
+			sluice_judge(ep, !dir, p->family, peer, p->protocol,
+				     p->sport, d);
+		else
+			sluice_judge(ep, dir, p->family, peer, p->protocol,
+				     p->dport, d);
+		if (d->verdict != SLUICE_VERDICT_ALLOW) {
+			d->reason = SLUICE_REASON_REVALIDATE_DENY;
+			sluice_ct_delete(p, dir, match);
+			return 0;
+		}
+		ct->policy_gen = gen;
+	}
+	d->verdict = SLUICE_VERDICT_ALLOW;
+	d->reason = match == SLUICE_CT_MATCH_REPLY ?
+			    SLUICE_REASON_CT_REPLY :
+			    SLUICE_REASON_CT_ESTABLISHED;
+	sluice_ct_touch(ct, p, match, now);
+	return 0;
+}
+
+#endif /* SLUICE_LIB_POLICY_H */

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluice tc programs, attached on the HOST side of each pod's veth:
+ *   sluice_from_pod  tc ingress of the host veth = packets leaving the pod
+ *                    = the pod's EGRESS policy (endpoint = source address);
+ *   sluice_to_pod    tc egress of the host veth = packets entering the pod
+ *                    = the pod's INGRESS policy (endpoint = destination).
+ * Each side is judged at its own hook; a packet between two local pods
+ * passes both. SEC("tc") programs attach through clsact (bpf_tc_attach) or
+ * tcx (BPF_LINK_CREATE with BPF_TCX_INGRESS/EGRESS) alike.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sluice_maps.h"
+#include "../lib/parse.h"
+#include "../lib/ct.h"
+#include "../lib/policy.h"
+#include "../lib/events.h"
+
+/* Packets whose pod-side address is not in sluice_endpoints: 1 drops them. */
+const volatile __u8 drop_unknown_endpoints = 0;
+
+/* Anchors the event struct and every enum of sluice_maps.h in the BTF. */
+const volatile struct sluice_btf_anchor sluice_btf_anchor;
+
+static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
+	const struct sluice_endpoint *ep;
+	__u64 now = bpf_ktime_get_ns();
+	const __u8 *local, *peer;
+	struct sluice_pkt p = {};
+	__u32 endpoint_id = 0;
+	int rc, new_flow = 0;
+
+	rc = sluice_parse(skb, &p);
+	if (rc == SLUICE_PARSE_PASS)
+		return TC_ACT_OK;
+	local = dir == SLUICE_DIR_INGRESS ? p.daddr : p.saddr;
+	peer = dir == SLUICE_DIR_INGRESS ? p.saddr : p.daddr;
+	ep = sluice_endpoint_lookup(p.family, local);
+	if (ep)
+		endpoint_id = ep->endpoint_id;
+
+	if (rc == SLUICE_PARSE_MALFORMED) {
+		d.verdict = SLUICE_VERDICT_DENY;
+		d.reason = SLUICE_REASON_MALFORMED;
+	} else if (!ep) {
+		d.reason = SLUICE_REASON_ENDPOINT_UNKNOWN;
+		if (drop_unknown_endpoints)
+			d.verdict = SLUICE_VERDICT_DENY;
+	} else if (p.frag == SLUICE_FRAG_LATER) {
+		d.reason = SLUICE_REASON_FRAGMENT;
+		if (!sluice_frag_allowed(&p, dir, now)) {
+			d.verdict = SLUICE_VERDICT_DENY;
+			d.reason = SLUICE_REASON_FRAGMENT_UNKNOWN;
+		}
+	} else {
+		new_flow = sluice_decide(&p, ep, dir, peer, now, &d);
+		if (p.frag == SLUICE_FRAG_FIRST &&
+		    d.verdict == SLUICE_VERDICT_ALLOW)
+			sluice_frag_record(&p, dir, now);
+	}
+
+	sluice_report(&p, endpoint_id, dir, &d, new_flow, skb->len, now);
+	return d.verdict == SLUICE_VERDICT_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+SEC("tc")
+int sluice_from_pod(struct __sk_buff *skb)
+{
+	return sluice_handle(skb, SLUICE_DIR_EGRESS);
+}
+
+SEC("tc")
+int sluice_to_pod(struct __sk_buff *skb)
+{
+	return sluice_handle(skb, SLUICE_DIR_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
+import type { StructLayout } from '../../src/datapath/ebpf/codec.js';
 import { ENUMS, MAPS, STRUCTS } from '../../src/datapath/ebpf/layout.js';
 import { HEADER, byName, loadBtf, resolve, sizeOf } from './btf-dump.js';
 
@@ -18,15 +19,35 @@ const headerEnums = [...header.matchAll(/^enum (sluice_\w+) \{/gm)].map((m) => m
 
 test('every struct of sluice_maps.h has a codec and reaches the BTF', () => {
   const codecs = new Set(STRUCTS.map((s) => s.c));
-  assert.deepEqual(headerStructs.filter((s) => !codecs.has(s)), [], 'structs without a codec entry');
-  assert.deepEqual(headerStructs.filter((s) => byName(types, 'STRUCT', s) === undefined), [], 'structs not in BTF');
-  assert.deepEqual([...codecs].filter((c) => !headerStructs.includes(c)), [], 'codec entries not in the header');
+  assert.deepEqual(
+    headerStructs.filter((s) => !codecs.has(s)),
+    [],
+    'structs without a codec entry',
+  );
+  assert.deepEqual(
+    headerStructs.filter((s) => byName(types, 'STRUCT', s) === undefined),
+    [],
+    'structs not in BTF',
+  );
+  assert.deepEqual(
+    [...codecs].filter((c) => !headerStructs.includes(c)),
+    [],
+    'codec entries not in the header',
+  );
 });
 
 test('every enum of sluice_maps.h has a codec and reaches the BTF', () => {
   const codecs = new Set(ENUMS.map((e) => e.c));
-  assert.deepEqual(headerEnums.filter((e) => !codecs.has(e)), [], 'enums without a codec entry');
-  assert.deepEqual(headerEnums.filter((e) => byName(types, 'ENUM', e) === undefined), [], 'enums not in BTF');
+  assert.deepEqual(
+    headerEnums.filter((e) => !codecs.has(e)),
+    [],
+    'enums without a codec entry',
+  );
+  assert.deepEqual(
+    headerEnums.filter((e) => byName(types, 'ENUM', e) === undefined),
+    [],
+    'enums not in BTF',
+  );
 });
 
 for (const s of STRUCTS) {
@@ -72,7 +93,7 @@ for (const spec of Object.values(MAPS)) {
     const v = byName(types, 'VAR', spec.name);
     assert.ok(v?.type_id !== undefined, `map ${spec.name} not in BTF`);
     const def = resolve(types, v.type_id).type;
-    const want = (x: (typeof spec)['key']): string | undefined => (typeof x === 'object' ? x.c : x);
+    const want = (x: StructLayout | 'u32' | undefined): string | undefined => (typeof x === 'object' ? x.c : x);
     assert.equal(mapMemberType(def, 'key'), want(spec.key), 'key');
     assert.equal(mapMemberType(def, 'value'), want(spec.value), 'value');
   });

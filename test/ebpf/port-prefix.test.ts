@@ -11,7 +11,12 @@ const cases: { name: string; from: number; to: number; want: PortPrefix[] | numb
   { name: 'port 65535', from: 65535, to: 65535, want: [p(65535, 16)] },
   { name: 'everything is one /0', from: 0, to: 65535, want: [p(0, 0)] },
   { name: 'upper half', from: 32768, to: 65535, want: [p(32768, 1)] },
-  { name: 'unprivileged ports', from: 1024, to: 65535, want: [p(1024, 6), p(2048, 5), p(4096, 4), p(8192, 3), p(16384, 2), p(32768, 1)] },
+  {
+    name: 'unprivileged ports',
+    from: 1024,
+    to: 65535,
+    want: [p(1024, 6), p(2048, 5), p(4096, 4), p(8192, 3), p(16384, 2), p(32768, 1)],
+  },
   { name: 'all but port 0', from: 1, to: 65535, want: 16 },
   { name: 'aligned pair', from: 8080, to: 8081, want: [p(8080, 15)] },
   { name: 'unaligned pair', from: 8079, to: 8080, want: [p(8079, 16), p(8080, 16)] },
@@ -67,7 +72,11 @@ test('random ranges: exact, disjoint, aligned, minimal cover', () => {
       const x = prefixes[j - 1];
       const y = prefixes[j];
       const mergeable =
-        x !== undefined && y !== undefined && x.prefixLen === y.prefixLen && x.prefixLen > 0 && x.value % 2 ** (17 - x.prefixLen) === 0;
+        x !== undefined &&
+        y !== undefined &&
+        x.prefixLen === y.prefixLen &&
+        x.prefixLen > 0 &&
+        x.value % 2 ** (17 - x.prefixLen) === 0;
       assert.ok(!mergeable, `${from}-${to}: blocks ${j - 1} and ${j} merge`);
     }
   }

@@ -31,7 +31,11 @@ export const policyKey = defineStruct('sluice_policy_key', [
   f('protocol', 'u8'),
   f('dport', 'be16'),
 ]);
-export const policyValue = defineStruct('sluice_policy_value', [f('policy_id', 'u32'), f('rule', 'u16'), f('flags', 'u16')]);
+export const policyValue = defineStruct('sluice_policy_value', [
+  f('policy_id', 'u32'),
+  f('rule', 'u16'),
+  f('flags', 'u16'),
+]);
 export const ctKey = defineStruct('sluice_ct_key', [
   f('family', 'u8'),
   f('protocol', 'u8'),
@@ -42,7 +46,11 @@ export const ctKey = defineStruct('sluice_ct_key', [
   f('saddr', 'bytes', 16),
   f('daddr', 'bytes', 16),
 ]);
-export const ctValue = defineStruct('sluice_ct_value', [f('last_seen_ns', 'u64'), f('flags', 'u32'), f('policy_gen', 'u32')]);
+export const ctValue = defineStruct('sluice_ct_value', [
+  f('last_seen_ns', 'u64'),
+  f('flags', 'u32'),
+  f('policy_gen', 'u32'),
+]);
 export const fragKey = defineStruct('sluice_frag_key', [
   f('family', 'u8'),
   f('protocol', 'u8'),
@@ -53,7 +61,11 @@ export const fragKey = defineStruct('sluice_frag_key', [
   f('daddr', 'bytes', 16),
 ]);
 export const fragValue = defineStruct('sluice_frag_value', [f('first_seen_ns', 'u64')]);
-export const statsKey = defineStruct('sluice_stats_key', [f('endpoint_id', 'u32'), f('direction', 'u8'), f('pad', 'pad', 3)]);
+export const statsKey = defineStruct('sluice_stats_key', [
+  f('endpoint_id', 'u32'),
+  f('direction', 'u8'),
+  f('pad', 'pad', 3),
+]);
 export const statsValue = defineStruct('sluice_stats_value', [
   f('allowed_packets', 'u64'),
   f('allowed_bytes', 'u64'),

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   USAGE: 'SLUICE_USAGE',
   BPF: 'SLUICE_BPF',
   BPF_MAP_UPDATE: 'SLUICE_BPF_MAP_UPDATE',
+  BPF_LOAD: 'SLUICE_BPF_LOAD',
+  BPF_ATTACH: 'SLUICE_BPF_ATTACH',
   NETLINK: 'SLUICE_NETLINK',
   COMMAND_FAILED: 'SLUICE_COMMAND_FAILED',
 } as const;
@@ -54,5 +56,23 @@ export class UsageError extends SluiceError {
   constructor(message: string) {
     super(ERROR_CODES.USAGE, message);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A libbpf or bpf(2) call that failed: names the operation, the map, program
+ * or interface it was about, and the errno (name and text).
+ */
+export class BpfError extends SluiceError {
+  constructor(
+    code: ErrorCode,
+    operation: string,
+    context: ErrorContext & { readonly errno: number; readonly errnoText: string },
+    options?: { cause?: unknown },
+  ) {
+    const subject = [context.map, context.program, context.iface, context.file].filter((p) => p !== undefined);
+    const about = subject.length > 0 ? ` (${subject.join(', ')})` : '';
+    super(code, `${operation}${about}: ${context.errnoText}`, context, options);
+    this.name = 'BpfError';
   }
 }

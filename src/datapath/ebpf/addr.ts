@@ -1,0 +1,25 @@
+/** Addresses as the maps store them: family 4|6 and 16 bytes, v4 in the first 4. */
+
+import ipaddr from 'ipaddr.js';
+
+import { FAMILY, PREFIX } from './layout.js';
+
+export interface MapAddr {
+  readonly family: (typeof FAMILY)[keyof typeof FAMILY];
+  readonly addr: Uint8Array;
+}
+
+/** Parses `10.0.0.1` or `fd00::1` (no IPv4-mapped IPv6 conversion). */
+export function mapAddr(text: string): MapAddr {
+  const ip = ipaddr.parse(text);
+  const addr = new Uint8Array(16);
+  addr.set(ip.toByteArray());
+  return { family: ip.kind() === 'ipv4' ? FAMILY.v4 : FAMILY.v6, addr };
+}
+
+/** A CIDR as a sluice_peer_key: prefixlen counts the family+pad bits too. */
+export function peerPrefix(cidr: string): MapAddr & { readonly prefixlen: number } {
+  const [ip, bits] = ipaddr.parseCIDR(cidr);
+  const { family, addr } = mapAddr(ip.toString());
+  return { family, addr, prefixlen: PREFIX.peerBase + bits };
+}

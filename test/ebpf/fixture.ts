@@ -1,0 +1,129 @@
+/**
+ * A loaded sluice.bpf.o with its maps pinned under a fresh directory
+ * /sys/fs/bpf/sluice-test-<pid>-<n> (never /sys/fs/bpf/sluice), filled
+ * through the codec from a short table-friendly description.
+ */
+
+import { mkdirSync, rmSync } from 'node:fs';
+
+import { mapAddr, peerPrefix } from '../../src/datapath/ebpf/addr.js';
+import * as L from '../../src/datapath/ebpf/layout.js';
+import { mapDelete, mapUpdate, type MapRef } from '../../src/datapath/ebpf/map-ops.js';
+import { BpfObject } from '../../src/datapath/ebpf/object.js';
+import { portRangeToPrefixes } from '../../src/datapath/ebpf/port-prefix.js';
+import { ensureObject } from './btf-dump.js';
+
+export type Dir = keyof typeof L.DIRECTION;
+
+export interface EndpointRow {
+  readonly ip: string;
+  readonly id: number;
+  readonly isolated?: readonly Dir[];
+  readonly ingress?: number;
+  readonly egress?: number;
+}
+
+export interface TupleRow {
+  readonly ruleset: number;
+  readonly peerClass: number;
+  readonly dir: Dir;
+  /** Undefined = ANY protocol (and every port). */
+  readonly proto?: number;
+  /** Inclusive; undefined = every port of `proto`. */
+  readonly ports?: readonly [number, number];
+  readonly policyId?: number;
+}
+
+export interface MapSetup {
+  readonly endpoints?: readonly EndpointRow[];
+  readonly peers?: readonly { readonly cidr: string; readonly peerClass: number }[];
+  readonly tuples?: readonly TupleRow[];
+  readonly hosts?: readonly string[];
+}
+
+let seq = 0;
+
+export class Fixture {
+  readonly dir = `/sys/fs/bpf/sluice-test-${process.pid}-${seq++}`;
+  readonly obj: BpfObject;
+  readonly fromPod: number;
+  readonly toPod: number;
+
+  constructor(globals: Readonly<Record<string, Uint8Array>> = {}) {
+    mkdirSync(this.dir);
+    try {
+      this.obj = BpfObject.open(ensureObject(), { pinRoot: this.dir });
+      for (const [name, value] of Object.entries(globals)) this.obj.setGlobal(name, value);
+      this.obj.load();
+      this.fromPod = this.obj.programFd('sluice_from_pod');
+      this.toPod = this.obj.programFd('sluice_to_pod');
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
+  }
+
+  map(spec: L.MapSpec): MapRef {
+    return { fd: this.obj.mapFd(spec.name), name: spec.name };
+  }
+
+  fill(setup: MapSetup): void {
+    for (const e of setup.endpoints ?? []) this.endpoint(e);
+    for (const p of setup.peers ?? []) {
+      const key = L.peerKey.encode(peerPrefix(p.cidr));
+      mapUpdate(this.map(L.MAPS.peers), key, L.peerValue.encode({ peerClass: p.peerClass }));
+    }
+    for (const t of setup.tuples ?? []) this.tuple(t);
+    for (const h of setup.hosts ?? []) {
+      mapUpdate(this.map(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(h)), L.hostValue.encode({ flags: 0 }));
+    }
+  }
+
+  endpoint(e: EndpointRow): void {
+    const iso = e.isolated ?? [];
+    const flags =
+      (iso.includes('ingress') ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
+      (iso.includes('egress') ? L.ENDPOINT_FLAGS.egressIsolated : 0);
+    const value = { endpointId: e.id, ingressRuleset: e.ingress ?? 0, egressRuleset: e.egress ?? 0, flags };
+    mapUpdate(this.map(L.MAPS.endpoints), L.addrKey.encode(mapAddr(e.ip)), L.endpoint.encode(value));
+  }
+
+  /** One tuple as policy trie rows: ANY, whole protocol, or port prefixes. */
+  tuple(t: TupleRow, remove = false): void {
+    const base = { ruleset: t.ruleset, peerClass: t.peerClass, direction: L.DIRECTION[t.dir] };
+    const rows =
+      t.proto === undefined
+        ? [{ ...base, prefixlen: L.PREFIX.policyAny, protocol: 0, dport: 0 }]
+        : portRangeToPrefixes(t.ports?.[0] ?? 0, t.ports?.[1] ?? 0xffff).map((p) => ({
+            ...base,
+            prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
+            protocol: t.proto ?? 0,
+            dport: p.value,
+          }));
+    const value = L.policyValue.encode({
+      policyId: t.policyId ?? 1,
+      rule: 0,
+      flags: t.proto === undefined ? L.POLICY_FLAGS.anyProtocol : 0,
+    });
+    const m = this.map(L.MAPS.policy);
+    for (const row of rows) {
+      if (remove) mapDelete(m, L.policyKey.encode(row));
+      else mapUpdate(m, L.policyKey.encode(row), value);
+    }
+  }
+
+  setConfig(c: L.Config): void {
+    mapUpdate(this.map(L.MAPS.config), u32(0), L.config.encode(c));
+  }
+
+  dispose(): void {
+    this.obj?.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}

@@ -1,0 +1,284 @@
+/**
+ * Verdicts of sluice_from_pod / sluice_to_pod through BPF_PROG_TEST_RUN:
+ * each row fills fresh pinned maps, runs packets in order (so a row can
+ * open a flow and then send its reply) and checks TC_ACT_OK / TC_ACT_SHOT.
+ */
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { progTestRun } from '../../src/datapath/ebpf/test-run.js';
+import { Fixture, type MapSetup, type TupleRow } from './fixture.js';
+import { PROTO, TCP, arp, packet, reverse, type PacketSpec } from './packets.js';
+
+const skip = process.getuid?.() === 0 ? false : 'needs root: BPF_PROG_TEST_RUN and pinning in /sys/fs/bpf';
+
+const OK = 0;
+const SHOT = 2;
+
+const A = '10.0.1.1';
+const B = '10.0.1.2';
+const A6 = 'fd00::1';
+const HOST = '10.0.0.254';
+const EXT = '192.168.1.1';
+
+const tcp = (src: string, dst: string, dport: number, sport = 40000): PacketSpec => ({
+  src,
+  dst,
+  proto: PROTO.tcp,
+  sport,
+  dport,
+});
+const udp = (src: string, dst: string, dport: number): PacketSpec => ({
+  src,
+  dst,
+  proto: PROTO.udp,
+  sport: 5353,
+  dport,
+});
+const ping = (src: string, dst: string): PacketSpec => ({ src, dst, proto: PROTO.icmp, icmpType: 8, icmpId: 7 });
+
+/** A isolated for ingress with rule set 10 (and egress with 11 when asked). */
+const isolatedA = (tuples: TupleRow[], egress = false): MapSetup => ({
+  endpoints: [
+    { ip: A, id: 1, isolated: egress ? ['ingress', 'egress'] : ['ingress'], ingress: 10, egress: 11 },
+    { ip: B, id: 2 },
+  ],
+  tuples,
+});
+const allowIn = (peerClass: number, proto?: number, ports?: [number, number]): TupleRow => ({
+  ruleset: 10,
+  peerClass,
+  dir: 'ingress',
+  ...(proto === undefined ? {} : { proto }),
+  ...(ports === undefined ? {} : { ports }),
+});
+
+type Step =
+  | { readonly prog: 'from' | 'to'; readonly pkt: PacketSpec | Buffer; readonly want: number; readonly note?: string }
+  | { readonly act: (fx: Fixture) => void };
+
+const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
+  {
+    name: 'non-isolated endpoint passes',
+    setup: { endpoints: [{ ip: A, id: 1 }] },
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+      { prog: 'from', pkt: udp(A, EXT, 53), want: OK },
+    ],
+  },
+  {
+    name: 'isolated with no tuple drops',
+    setup: isolatedA([]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT },
+      { prog: 'to', pkt: ping(EXT, A), want: SHOT },
+    ],
+  },
+  {
+    name: 'tuple by exact port',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 81), want: SHOT },
+      { prog: 'to', pkt: udp(EXT, A, 80), want: SHOT, note: 'other protocol' },
+    ],
+  },
+  {
+    name: 'port range through prefixes',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [8000, 8099])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 7999), want: SHOT },
+      { prog: 'to', pkt: tcp(EXT, A, 8000), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 8064), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 8099), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 8100), want: SHOT },
+    ],
+  },
+  {
+    name: 'protocol ANY admits ICMP and any port',
+    setup: isolatedA([allowIn(0)]),
+    steps: [
+      { prog: 'to', pkt: ping(EXT, A), want: OK },
+      { prog: 'to', pkt: udp(EXT, A, 9), want: OK },
+    ],
+  },
+  {
+    name: 'ICMP dropped when only a TCP tuple exists',
+    setup: isolatedA([allowIn(0, PROTO.tcp)]),
+    steps: [
+      { prog: 'to', pkt: ping(EXT, A), want: SHOT },
+      { prog: 'to', pkt: tcp(EXT, A, 1), want: OK, note: 'TCP with every port' },
+    ],
+  },
+  {
+    name: 'ipBlock peer class by longest prefix',
+    setup: {
+      ...isolatedA([allowIn(5, PROTO.tcp, [443, 443])]),
+      peers: [
+        { cidr: '192.168.0.0/16', peerClass: 5 },
+        { cidr: '192.168.5.0/24', peerClass: 6 },
+      ],
+    },
+    steps: [
+      { prog: 'to', pkt: tcp('192.168.1.1', A, 443), want: OK },
+      { prog: 'to', pkt: tcp('192.168.5.5', A, 443), want: SHOT, note: 'except: longer prefix, other class' },
+      { prog: 'to', pkt: tcp('10.9.9.9', A, 443), want: SHOT, note: 'world' },
+    ],
+  },
+  {
+    name: 'egress judged at from_pod by the source endpoint',
+    setup: {
+      ...isolatedA([{ ruleset: 11, peerClass: 3, dir: 'egress', proto: PROTO.udp, ports: [53, 53] }], true),
+      peers: [{ cidr: '10.96.0.10/32', peerClass: 3 }],
+    },
+    steps: [
+      { prog: 'from', pkt: udp(A, '10.96.0.10', 53), want: OK },
+      { prog: 'from', pkt: udp(A, '10.96.0.11', 53), want: SHOT },
+      { prog: 'from', pkt: udp(B, '10.96.0.11', 53), want: OK, note: 'B is not isolated' },
+    ],
+  },
+  {
+    name: 'IPv6 with extension headers',
+    setup: {
+      endpoints: [{ ip: A6, id: 3, isolated: ['ingress'], ingress: 10 }],
+      peers: [{ cidr: 'fd00:1::/64', peerClass: 7 }],
+      tuples: [allowIn(7, PROTO.tcp, [443, 443])],
+    },
+    steps: [
+      { prog: 'to', pkt: tcp('fd00:1::5', A6, 443), want: OK },
+      { prog: 'to', pkt: { ...tcp('fd00:1::6', A6, 443), ext: [0, 60] }, want: OK, note: 'hop-by-hop + dstopts' },
+      { prog: 'to', pkt: tcp('fd00:2::5', A6, 443), want: SHOT },
+      { prog: 'to', pkt: { src: 'fd00:1::5', dst: A6, proto: PROTO.icmpv6, icmpType: 128 }, want: SHOT },
+    ],
+  },
+  {
+    name: 'SCTP judged by port',
+    setup: isolatedA([allowIn(0, PROTO.sctp, [9000, 9000])]),
+    steps: [
+      { prog: 'to', pkt: { src: EXT, dst: A, proto: PROTO.sctp, sport: 1, dport: 9000 }, want: OK },
+      { prog: 'to', pkt: udp(EXT, A, 9000), want: SHOT },
+    ],
+  },
+  {
+    name: 'ARP and neighbour discovery always pass',
+    setup: {
+      endpoints: [
+        { ip: A, id: 1, isolated: ['ingress', 'egress'] },
+        { ip: A6, id: 3, isolated: ['ingress', 'egress'] },
+      ],
+    },
+    steps: [
+      { prog: 'to', pkt: arp(), want: OK },
+      { prog: 'from', pkt: arp(), want: OK },
+      ...[133, 134, 135, 136, 137].map((icmpType) => ({
+        prog: 'to' as const,
+        pkt: { src: 'fe80::1', dst: A6, proto: PROTO.icmpv6, icmpType },
+        want: OK,
+      })),
+      { prog: 'from', pkt: { src: A6, dst: 'ff02::1:ff00:2', proto: PROTO.icmpv6, icmpType: 135 }, want: OK },
+    ],
+  },
+  {
+    name: 'reply of an allowed egress flow passes ingress through ct',
+    setup: isolatedA([]),
+    steps: [
+      { prog: 'to', pkt: reverse(tcp(A, EXT, 443), TCP.syn | TCP.ack), want: SHOT, note: 'no flow yet' },
+      { prog: 'from', pkt: tcp(A, EXT, 443), want: OK },
+      { prog: 'to', pkt: reverse(tcp(A, EXT, 443), TCP.syn | TCP.ack), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 40000, 443), want: OK, note: 'same tuple as the reply' },
+      { prog: 'to', pkt: tcp(EXT, A, 22), want: SHOT, note: 'unrelated flow' },
+    ],
+  },
+  {
+    name: 'reply of an allowed ingress flow passes egress through ct',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])], true),
+    steps: [
+      { prog: 'to', pkt: tcp(B, A, 80), want: OK },
+      { prog: 'from', pkt: reverse(tcp(B, A, 80), TCP.ack), want: OK },
+      { prog: 'from', pkt: tcp(A, B, 80), want: SHOT, note: 'A may not open flows itself' },
+      { prog: 'from', pkt: ping(A, B), want: SHOT },
+    ],
+  },
+  {
+    name: 'node address to pod passes ingress, and its reply egress',
+    setup: { ...isolatedA([], true), hosts: [HOST] },
+    steps: [
+      { prog: 'to', pkt: tcp(HOST, A, 8080), want: OK },
+      { prog: 'from', pkt: reverse(tcp(HOST, A, 8080), TCP.ack), want: OK },
+      { prog: 'to', pkt: tcp('10.0.0.253', A, 8080), want: SHOT },
+      { prog: 'from', pkt: tcp(A, HOST, 10250), want: SHOT, note: 'egress to the node is policy' },
+    ],
+  },
+  {
+    name: 'fragments follow their first fragment',
+    setup: isolatedA([allowIn(0, PROTO.udp, [5000, 5000])]),
+    steps: [
+      { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 9, offset: 0, more: true } }, want: OK },
+      { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 9, offset: 4, more: false } }, want: OK },
+      { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 10, offset: 4, more: false } }, want: SHOT },
+      { prog: 'to', pkt: { ...udp(EXT, A, 6000), frag: { id: 11, offset: 0, more: true } }, want: SHOT },
+      { prog: 'to', pkt: { ...udp(EXT, A, 6000), frag: { id: 11, offset: 4, more: false } }, want: SHOT },
+    ],
+  },
+  {
+    name: 'IPv6 fragments follow their first fragment',
+    setup: {
+      endpoints: [{ ip: A6, id: 3, isolated: ['ingress'], ingress: 10 }],
+      tuples: [allowIn(0, PROTO.udp, [5000, 5000])],
+    },
+    steps: [
+      { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 77, offset: 0, more: true } }, want: OK },
+      { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 77, offset: 8, more: false } }, want: OK },
+      { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 78, offset: 8, more: false } }, want: SHOT },
+    ],
+  },
+  {
+    name: 'established flow survives a change until the generation is bumped',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+      { act: (fx) => fx.tuple(allowIn(0, PROTO.tcp, [80, 80]), true) },
+      { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: OK, note: 'same generation: ct' },
+      { prog: 'to', pkt: tcp(EXT, A, 80, 40001), want: SHOT, note: 'new flow' },
+      { act: (fx) => fx.setConfig({ flags: 0, policyGen: 1, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: SHOT, note: 're-judged' },
+    ],
+  },
+  {
+    name: 'established flow still allowed after a bump keeps passing',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+      { act: (fx) => fx.setConfig({ flags: 0, policyGen: 2, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'from', pkt: reverse(tcp(EXT, A, 80), TCP.ack), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+    ],
+  },
+  {
+    name: 'unknown endpoint passes; malformed packet drops',
+    setup: { endpoints: [{ ip: A, id: 1 }] },
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, '10.0.9.9', 80), want: OK },
+      { prog: 'to', pkt: packet(tcp(EXT, A, 80)).subarray(0, 14 + 20 + 10), want: SHOT, note: 'TCP header cut' },
+    ],
+  },
+];
+
+for (const c of cases) {
+  test(c.name, { skip }, (t) => {
+    const fx = new Fixture();
+    t.after(() => fx.dispose());
+    fx.fill(c.setup);
+    c.steps.forEach((step, i) => {
+      if ('act' in step) {
+        step.act(fx);
+        return;
+      }
+      const bytes = Buffer.isBuffer(step.pkt) ? step.pkt : packet(step.pkt);
+      const { retval } = progTestRun(step.prog === 'to' ? fx.toPod : fx.fromPod, bytes);
+      const label = `step ${i} (${step.prog}_pod${step.note === undefined ? '' : `: ${step.note}`})`;
+      assert.equal(retval, step.want, label);
+    });
+  });
+}

@@ -23,17 +23,10 @@ packages=(
   make ca-certificates
 )
 
-missing=()
-for pkg in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("${pkg}")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  echo "setup.sh: installing ${missing[*]}"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
-fi
+# Always refresh the package lists: a fresh machine has none, and stale
+# lists make apt-get install fail on updated packages.
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 
 npm ci --no-audit --no-fund
 

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { CONFIG_FLAGS, MAPS, REASON, event, type VerdictEvent } from '../../src/datapath/ebpf/layout.js';
+import { RingBufferReader } from '../../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../../src/datapath/ebpf/test-run.js';
 import { Fixture, type MapSetup, type TupleRow } from './fixture.js';
 import { PROTO, TCP, arp, packet, reverse, type PacketSpec } from './packets.js';
@@ -54,8 +56,16 @@ const allowIn = (peerClass: number, proto?: number, ports?: [number, number]): T
   ...(ports === undefined ? {} : { ports }),
 });
 
+type Reason = keyof typeof REASON;
 type Step =
-  | { readonly prog: 'from' | 'to'; readonly pkt: PacketSpec | Buffer; readonly want: number; readonly note?: string }
+  | {
+      readonly prog: 'from' | 'to';
+      readonly pkt: PacketSpec | Buffer;
+      readonly want: number;
+      /** When set, the step must emit an event with this reason (allow events: new flows only). */
+      readonly reason?: Reason;
+      readonly note?: string;
+    }
   | { readonly act: (fx: Fixture) => void };
 
 const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
@@ -63,24 +73,24 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     name: 'non-isolated endpoint passes',
     setup: { endpoints: [{ ip: A, id: 1 }] },
     steps: [
-      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
-      { prog: 'from', pkt: udp(A, EXT, 53), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'notIsolated' },
+      { prog: 'from', pkt: udp(A, EXT, 53), want: OK, reason: 'notIsolated' },
     ],
   },
   {
     name: 'isolated with no tuple drops',
     setup: isolatedA([]),
     steps: [
-      { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT },
-      { prog: 'to', pkt: ping(EXT, A), want: SHOT },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: ping(EXT, A), want: SHOT, reason: 'noPolicy' },
     ],
   },
   {
     name: 'tuple by exact port',
     setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
     steps: [
-      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
-      { prog: 'to', pkt: tcp(EXT, A, 81), want: SHOT },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT, A, 81), want: SHOT, reason: 'noPolicy' },
       { prog: 'to', pkt: udp(EXT, A, 80), want: SHOT, note: 'other protocol' },
     ],
   },
@@ -204,7 +214,7 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     name: 'node address to pod passes ingress, and its reply egress',
     setup: { ...isolatedA([], true), hosts: [HOST] },
     steps: [
-      { prog: 'to', pkt: tcp(HOST, A, 8080), want: OK },
+      { prog: 'to', pkt: tcp(HOST, A, 8080), want: OK, reason: 'host' },
       { prog: 'from', pkt: reverse(tcp(HOST, A, 8080), TCP.ack), want: OK },
       { prog: 'to', pkt: tcp('10.0.0.253', A, 8080), want: SHOT },
       { prog: 'from', pkt: tcp(A, HOST, 10250), want: SHOT, note: 'egress to the node is policy' },
@@ -216,7 +226,12 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     steps: [
       { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 9, offset: 0, more: true } }, want: OK },
       { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 9, offset: 4, more: false } }, want: OK },
-      { prog: 'to', pkt: { ...udp(EXT, A, 5000), frag: { id: 10, offset: 4, more: false } }, want: SHOT },
+      {
+        prog: 'to',
+        pkt: { ...udp(EXT, A, 5000), frag: { id: 10, offset: 4, more: false } },
+        want: SHOT,
+        reason: 'fragmentUnknown',
+      },
       { prog: 'to', pkt: { ...udp(EXT, A, 6000), frag: { id: 11, offset: 0, more: true } }, want: SHOT },
       { prog: 'to', pkt: { ...udp(EXT, A, 6000), frag: { id: 11, offset: 4, more: false } }, want: SHOT },
     ],
@@ -241,8 +256,8 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { act: (fx) => fx.tuple(allowIn(0, PROTO.tcp, [80, 80]), true) },
       { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: OK, note: 'same generation: ct' },
       { prog: 'to', pkt: tcp(EXT, A, 80, 40001), want: SHOT, note: 'new flow' },
-      { act: (fx) => fx.setConfig({ flags: 0, policyGen: 1, eventsPerSec: 0, eventsBurst: 0 }) },
-      { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: SHOT, note: 're-judged' },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 1, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: SHOT, reason: 'revalidateDeny', note: 're-judged' },
     ],
   },
   {
@@ -250,7 +265,7 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
     steps: [
       { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
-      { act: (fx) => fx.setConfig({ flags: 0, policyGen: 2, eventsPerSec: 0, eventsBurst: 0 }) },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 2, eventsPerSec: 0, eventsBurst: 0 }) },
       { prog: 'from', pkt: reverse(tcp(EXT, A, 80), TCP.ack), want: OK },
       { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
     ],
@@ -260,7 +275,13 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     setup: { endpoints: [{ ip: A, id: 1 }] },
     steps: [
       { prog: 'to', pkt: tcp(EXT, '10.0.9.9', 80), want: OK },
-      { prog: 'to', pkt: packet(tcp(EXT, A, 80)).subarray(0, 14 + 20 + 10), want: SHOT, note: 'TCP header cut' },
+      {
+        prog: 'to',
+        pkt: packet(tcp(EXT, A, 80)).subarray(0, 14 + 20 + 10),
+        want: SHOT,
+        reason: 'malformed',
+        note: 'TCP header cut',
+      },
     ],
   },
 ];
@@ -270,6 +291,10 @@ for (const c of cases) {
     const fx = new Fixture();
     t.after(() => fx.dispose());
     fx.fill(c.setup);
+    fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 0, eventsPerSec: 0, eventsBurst: 0 });
+    const events: VerdictEvent[] = [];
+    const reader = new RingBufferReader(fx.map(MAPS.events).fd, (data) => events.push(event.decode(data)));
+    t.after(() => reader.close());
     c.steps.forEach((step, i) => {
       if ('act' in step) {
         step.act(fx);
@@ -279,6 +304,13 @@ for (const c of cases) {
       const { retval } = progTestRun(step.prog === 'to' ? fx.toPod : fx.fromPod, bytes);
       const label = `step ${i} (${step.prog}_pod${step.note === undefined ? '' : `: ${step.note}`})`;
       assert.equal(retval, step.want, label);
+      events.length = 0;
+      reader.consume();
+      if (step.reason !== undefined) {
+        assert.equal(events.length, 1, `${label}: one event`);
+        assert.equal(events[0]?.reason, REASON[step.reason], `${label}: reason`);
+        assert.equal(events[0]?.verdict, step.want === OK ? 0 : 1, `${label}: event verdict`);
+      }
     });
   });
 }

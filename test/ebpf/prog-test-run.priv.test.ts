@@ -198,6 +198,19 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: reverse(tcp(A, EXT, 443), TCP.syn | TCP.ack), want: OK },
       { prog: 'to', pkt: tcp(EXT, A, 40000, 443), want: OK, note: 'same tuple as the reply' },
       { prog: 'to', pkt: tcp(EXT, A, 22), want: SHOT, note: 'unrelated flow' },
+      { prog: 'from', pkt: ping(A, EXT), want: OK },
+      {
+        prog: 'to',
+        pkt: { src: EXT, dst: A, proto: PROTO.icmp, icmpType: 0, icmpId: 7 },
+        want: OK,
+        note: 'echo reply',
+      },
+      {
+        prog: 'to',
+        pkt: { src: EXT, dst: A, proto: PROTO.icmp, icmpType: 0, icmpId: 8 },
+        want: SHOT,
+        note: 'other id',
+      },
     ],
   },
   {

@@ -52,9 +52,10 @@ export function normalizeDocument(doc: unknown, file: string): NormalizedDocumen
   if (doc == null) return { objects: [], warnings: [] };
   const map = r.record(doc, '(document)');
   const kind = r.string(map['kind'], 'kind');
-  const listOf = kind === 'List' ? undefined : TYPED_LISTS[kind];
-  if (kind !== 'List' && listOf === undefined)
+  const listOf = Object.hasOwn(TYPED_LISTS, kind) ? TYPED_LISTS[kind] : undefined;
+  if (kind !== 'List' && listOf === undefined) {
     return { objects: [readObject(r, map, undefined)], warnings: r.warnings };
+  }
   const items = r.optArray(map['items'], 'items') ?? [];
   const inherited = listOf === undefined ? undefined : { kind: listOf, apiVersion: map['apiVersion'] };
   const objects = items.map((item, i) => {

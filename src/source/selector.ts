@@ -16,16 +16,18 @@ const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNo
  */
 export function readLabels(r: Reader, value: unknown, field: string): Labels {
   const map = r.optRecord(value, field);
-  const labels: Record<string, string> = {};
-  if (map === undefined) return labels;
-  for (const key of Object.keys(map).sort(compareStrings)) {
-    const path = fieldPath(field, key);
-    if (key.trim() === '') r.fail(path, 'label key must not be empty');
-    const v = map[key];
-    if (typeof v !== 'string') r.fail(path, `label value must be a string (quote it), got ${JSON.stringify(v)}`);
-    labels[key] = v;
-  }
-  return labels;
+  if (map === undefined) return {};
+  const entries = Object.keys(map)
+    .sort(compareStrings)
+    .map((key): [string, string] => {
+      const path = fieldPath(field, key);
+      if (key.trim() === '') r.fail(path, 'label key must not be empty');
+      const v = map[key];
+      if (typeof v !== 'string') r.fail(path, `label value must be a string (quote it), got ${JSON.stringify(v)}`);
+      return [key, v];
+    });
+  // fromEntries defines own properties, so a key such as "__proto__" is kept as a label.
+  return Object.fromEntries(entries);
 }
 
 /**

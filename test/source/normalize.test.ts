@@ -166,6 +166,11 @@ const cases: Case[] = [
     wantError: names('items[1]', 'metadata.name', 'is required'),
   },
 
+  {
+    name: 'a kind named like an Object property is just unknown',
+    yaml: 'apiVersion: v1\nkind: constructor\nmetadata: {name: s}\n',
+    wantError: names('default/s', 'kind', 'unknown kind "constructor"'),
+  },
   // --- Pod ---
   {
     name: 'pod defaults: no node, no hostNetwork, phase Running, no IPs, no ports',

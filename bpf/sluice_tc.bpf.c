@@ -18,6 +18,7 @@
 #include "../lib/ct.h"
 #include "../lib/policy.h"
 #include "../lib/events.h"
+#include "../lib/names.h"
 
 /* Packets whose pod-side address is not in sluice_endpoints: 1 drops them. */
 const volatile __u8 drop_unknown_endpoints = 0;

@@ -66,6 +66,33 @@ enum sluice_ct_flags {
 	SLUICE_CT_RST = 1 << 3,
 };
 
+/*
+ * Reserved peer class ids. WORLD: no prefix of sluice_peers matched (or an
+ * ipBlock except atom matched, stored with class 0). ANY: a tuple of a rule
+ * without from/to; sluice_judge looks the packet's own class up first, then
+ * ANY. User space allocates ordinary classes from 1 and never these.
+ */
+enum sluice_peer_class_reserved {
+	SLUICE_PEER_CLASS_WORLD = 0,
+	SLUICE_PEER_CLASS_ANY = 0x7fffffff,
+};
+
+/* What a sluice_names entry names (sluice_name_key.kind). */
+enum sluice_name_kind {
+	SLUICE_NAME_ENDPOINT = 1, /* id = endpoint_id, name = namespace/pod */
+	SLUICE_NAME_RULESET = 2, /* id = rule set id, name = compiled rule set key */
+	SLUICE_NAME_PEER_CLASS = 3, /* id = peer class id, name = class key */
+	SLUICE_NAME_POLICY = 4, /* id = policy_id, name = namespace/name */
+	SLUICE_NAME_ATTACHMENT = 5, /* id = attachment id, name = interface */
+};
+
+/* sluice_name.flags of an ATTACHMENT: what sluice created on the interface. */
+enum sluice_attach_flags {
+	SLUICE_ATTACH_TCX = 1 << 0, /* tcx links pinned under <pin root>/links */
+	SLUICE_ATTACH_CLSACT = 1 << 1, /* cls_bpf filters on clsact */
+	SLUICE_ATTACH_QDISC_CREATED = 1 << 2, /* sluice created the clsact qdisc */
+};
+
 enum sluice_config_flags {
 	SLUICE_CFG_EVENTS_ALLOW = 1 << 0, /* also emit allow events (new flows only) */
 	SLUICE_CFG_EVENTS_NO_DENY = 1 << 1, /* stop emitting deny events */
@@ -108,7 +135,8 @@ struct sluice_peer_key {
 _Static_assert(sizeof(struct sluice_peer_key) == 24, "sluice_peer_key");
 
 struct sluice_peer_value {
-	__u32 peer_class; /* 0 is world and is never stored */
+	/* 0 (world) is stored only for except atoms inside a wider prefix. */
+	__u32 peer_class;
 };
 _Static_assert(sizeof(struct sluice_peer_value) == 4, "sluice_peer_value");
 
@@ -252,6 +280,25 @@ struct sluice_event_limit {
 _Static_assert(sizeof(struct sluice_event_limit) == 32, "sluice_event_limit");
 
 /*
+ * sluice_names HASH: user space's id assignments (endpoints, rule sets, peer
+ * classes, policies) and the interfaces it attached to. The kernel never
+ * reads it; a restarted agent rebuilds its id allocator and its record of
+ * what it created from it, and `bpftool map dump` shows names for ids.
+ */
+struct sluice_name_key {
+	__u8 kind; /* enum sluice_name_kind */
+	__u8 pad[3];
+	__u32 id;
+};
+_Static_assert(sizeof(struct sluice_name_key) == 8, "sluice_name_key");
+
+struct sluice_name {
+	__u32 flags; /* enum sluice_attach_flags for ATTACHMENT, else 0 */
+	char name[124]; /* NUL-terminated; longer names are cut (then re-assigned) */
+};
+_Static_assert(sizeof(struct sluice_name) == 128, "sluice_name");
+
+/*
  * Enum types, and structs no map names as key or value (the ring buffer
  * record), reach the BTF only through a typed global: the program defines
  * one of these so layout-btf.test.ts can check them. Never read.
@@ -267,8 +314,10 @@ struct sluice_btf_anchor {
 	enum sluice_ct_flags ct_flags;
 	enum sluice_config_flags config_flags;
 	enum sluice_policy_prefix policy_prefix;
-	__u32 pad;
+	enum sluice_peer_class_reserved peer_class_reserved;
+	enum sluice_name_kind name_kind;
+	enum sluice_attach_flags attach_flags;
 };
-_Static_assert(sizeof(struct sluice_btf_anchor) == 104, "sluice_btf_anchor");
+_Static_assert(sizeof(struct sluice_btf_anchor) == 112, "sluice_btf_anchor");
 
 #endif /* SLUICE_MAPS_H */

@@ -95,7 +95,8 @@ static __always_inline __u32 sluice_peer_class(__u8 family, const __u8 *addr)
 
 /*
  * Judges one direction of a new flow for endpoint ep: dir is the pod's
- * policy direction, peer the remote address. Port-less protocols (ICMP and
+ * policy direction, peer the remote address. The tuples of the peer's own
+ * class are tried first, then those of SLUICE_PEER_CLASS_ANY. Port-less protocols (ICMP and
  * anything but TCP/UDP/SCTP) are looked up with the prefix cut before the
  * protocol, so only ANY tuples can match them.
  */
@@ -134,6 +135,11 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		k.dport = 0;
 	}
 	v = bpf_map_lookup_elem(&sluice_policy, &k);
+	if (!v) {
+		/* Rules without from/to: tuples of the ANY class. */
+		k.peer_class = bpf_htonl(SLUICE_PEER_CLASS_ANY);
+		v = bpf_map_lookup_elem(&sluice_policy, &k);
+	}
 	if (!v) {
 		d->verdict = SLUICE_VERDICT_DENY;
 		d->reason = SLUICE_REASON_NO_POLICY;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CONFIG_FLAGS, MAPS, REASON, event, type VerdictEvent } from '../../src/datapath/ebpf/layout.js';
+import { CONFIG_FLAGS, MAPS, PEER_CLASS, REASON, event, type VerdictEvent } from '../../src/datapath/ebpf/layout.js';
 import { RingBufferReader } from '../../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../../src/datapath/ebpf/test-run.js';
 import { Fixture, type MapSetup, type TupleRow } from './fixture.js';
@@ -134,6 +134,20 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: tcp('192.168.1.1', A, 443), want: OK },
       { prog: 'to', pkt: tcp('192.168.5.5', A, 443), want: SHOT, note: 'except: longer prefix, other class' },
       { prog: 'to', pkt: tcp('10.9.9.9', A, 443), want: SHOT, note: 'world' },
+    ],
+  },
+  {
+    name: 'ANY class tuple (rule without from) matches every peer class, after the own class',
+    setup: {
+      ...isolatedA([allowIn(PEER_CLASS.any, PROTO.tcp, [80, 80]), allowIn(5, PROTO.tcp, [443, 443])]),
+      peers: [{ cidr: '192.168.0.0/16', peerClass: 5 }],
+    },
+    steps: [
+      { prog: 'to', pkt: tcp('192.168.1.1', A, 80), want: OK, reason: 'policy', note: 'class 5 via ANY' },
+      { prog: 'to', pkt: tcp(EXT.replace('192.168', '172.16'), A, 80), want: OK, note: 'world via ANY' },
+      { prog: 'to', pkt: tcp('192.168.1.1', A, 443), want: OK, note: 'own class' },
+      { prog: 'to', pkt: tcp('10.9.9.9', A, 443), want: SHOT },
+      { prog: 'to', pkt: ping('192.168.1.1', A), want: SHOT, note: 'ANY class, TCP only' },
     ],
   },
   {

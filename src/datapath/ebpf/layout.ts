@@ -101,6 +101,8 @@ export const eventLimit = defineStruct('sluice_event_limit', [
   f('suppressed', 'u64'),
   f('lost', 'u64'),
 ]);
+export const nameKey = defineStruct('sluice_name_key', [f('kind', 'u8'), f('pad', 'pad', 3), f('id', 'u32')]);
+export const name = defineStruct('sluice_name', [f('flags', 'u32'), f('name', 'bytes', 124)]);
 /** Only keeps types in the BTF; never encoded. Enum members are 4 bytes. */
 export const btfAnchor = defineStruct('sluice_btf_anchor', [
   f('event', 'bytes', 64),
@@ -113,7 +115,9 @@ export const btfAnchor = defineStruct('sluice_btf_anchor', [
   f('ct_flags', 'u32'),
   f('config_flags', 'u32'),
   f('policy_prefix', 'u32'),
-  f('pad', 'pad', 4),
+  f('peer_class_reserved', 'u32'),
+  f('name_kind', 'u32'),
+  f('attach_flags', 'u32'),
 ]);
 
 export type AddrKey = ReturnType<typeof addrKey.decode>;
@@ -132,6 +136,8 @@ export type StatsValue = ReturnType<typeof statsValue.decode>;
 export type VerdictEvent = ReturnType<typeof event.decode>;
 export type Config = ReturnType<typeof config.decode>;
 export type EventLimit = ReturnType<typeof eventLimit.decode>;
+export type NameKey = ReturnType<typeof nameKey.decode>;
+export type Name = ReturnType<typeof name.decode>;
 
 /** Every struct of sluice_maps.h; the BTF test fails on any struct missing here. */
 export const STRUCTS: readonly StructLayout[] = [
@@ -151,6 +157,8 @@ export const STRUCTS: readonly StructLayout[] = [
   event,
   config,
   eventLimit,
+  nameKey,
+  name,
   btfAnchor,
 ];
 
@@ -175,6 +183,9 @@ export const ENDPOINT_FLAGS = { ingressIsolated: 1 << 0, egressIsolated: 1 << 1 
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
 export const CT_FLAGS = { seenReply: 1 << 0, finFwd: 1 << 1, finRev: 1 << 2, rst: 1 << 3 } as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
+export const PEER_CLASS = { world: 0, any: 0x7fffffff } as const;
+export const NAME_KIND = { endpoint: 1, ruleset: 2, peerClass: 3, policy: 4, attachment: 5 } as const;
+export const ATTACH_FLAGS = { tcx: 1 << 0, clsact: 1 << 1, qdiscCreated: 1 << 2 } as const;
 /** Prefix lengths (bits after `prefixlen`) of the two LPM keys. */
 export const PREFIX = { policyAny: 72, policyProtocol: 80, policyFull: 96, peerBase: 32 } as const;
 
@@ -237,6 +248,28 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_PEER_PREFIX_BASE: PREFIX.peerBase,
     },
   },
+  {
+    c: 'sluice_peer_class_reserved',
+    values: { SLUICE_PEER_CLASS_WORLD: PEER_CLASS.world, SLUICE_PEER_CLASS_ANY: PEER_CLASS.any },
+  },
+  {
+    c: 'sluice_name_kind',
+    values: {
+      SLUICE_NAME_ENDPOINT: NAME_KIND.endpoint,
+      SLUICE_NAME_RULESET: NAME_KIND.ruleset,
+      SLUICE_NAME_PEER_CLASS: NAME_KIND.peerClass,
+      SLUICE_NAME_POLICY: NAME_KIND.policy,
+      SLUICE_NAME_ATTACHMENT: NAME_KIND.attachment,
+    },
+  },
+  {
+    c: 'sluice_attach_flags',
+    values: {
+      SLUICE_ATTACH_TCX: ATTACH_FLAGS.tcx,
+      SLUICE_ATTACH_CLSACT: ATTACH_FLAGS.clsact,
+      SLUICE_ATTACH_QDISC_CREATED: ATTACH_FLAGS.qdiscCreated,
+    },
+  },
 ];
 
 export interface MapSpec {
@@ -259,4 +292,5 @@ export const MAPS = {
   config: { name: 'sluice_config', key: 'u32', value: config },
   eventLimit: { name: 'sluice_event_limit', key: 'u32', value: eventLimit },
   events: { name: 'sluice_events', key: undefined, value: undefined },
+  names: { name: 'sluice_names', key: nameKey, value: name },
 } as const satisfies Readonly<Record<string, MapSpec>>;

@@ -1,0 +1,226 @@
+/**
+ * The eBPF planner (pure): a CompiledPolicy and the node's facts become the
+ * exact contents of each map sluice programs, as encoded key/value bytes;
+ * `diff` turns current and desired contents into upserts and deletes. The
+ * executor (maps.ts) only writes what this returns.
+ *
+ * Mapping of the model's lookup semantics (src/model/compiled.ts):
+ * - endpoints:  every address of a local endpoint → its ids and isolation;
+ * - host_addrs: NodeContext.hostAddresses;
+ * - peers:      peerPrefixes → peer class id (WORLD_CLASS → 0, stored for
+ *               except atoms so they shadow the wider prefix);
+ * - policy:     per (rule set, direction) used by an endpoint, each tuple:
+ *               protocol ANY → prefix cut before protocol; a port range →
+ *               its port prefixes; ANY_CLASS → SLUICE_PEER_CLASS_ANY, which
+ *               the program tries after the packet's own class;
+ * - names:      id → name for every id in use (see ids.ts).
+ */
+
+import { ANY_CLASS, WORLD_CLASS, type CompiledPolicy, type Direction, type AllowTuple } from '../../model/compiled.js';
+import type { Protocol } from '../../model/k8s.js';
+import type { NodeContext } from '../types.js';
+import { mapAddr, peerPrefix } from './addr.js';
+import { assignIds, ID_KINDS, KIND_CODE, NAME_BYTES, storedName, type IdState } from './ids.js';
+import * as L from './layout.js';
+import { portRangeToPrefixes } from './port-prefix.js';
+
+export interface Entry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/** Entries by hex of the key bytes. */
+export type Entries = ReadonlyMap<string, Entry>;
+
+export const PLANNED_MAPS = ['names', 'hostAddrs', 'peers', 'policy', 'endpoints'] as const;
+export type PlannedMap = (typeof PLANNED_MAPS)[number];
+
+export type MapContents = Readonly<Record<PlannedMap, Entries>>;
+
+export interface Plan {
+  /** The id assignments the contents use; recorded in `maps.names`. */
+  readonly ids: IdState;
+  readonly maps: MapContents;
+}
+
+export const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+class EntryBuilder {
+  readonly entries = new Map<string, Entry>();
+
+  /** First write wins: tuples are sorted, so the first provenance is reported. */
+  add(key: Buffer, value: Buffer): void {
+    const hex = key.toString('hex');
+    if (!this.entries.has(hex)) this.entries.set(hex, { key, value });
+  }
+}
+
+/** The ids for every string the model uses, keeping `previous` assignments. */
+export function planIds(model: CompiledPolicy, previous: IdState): IdState {
+  const usedRuleSets = new Set<string>();
+  for (const ep of model.endpoints) {
+    for (const dir of [ep.ingress, ep.egress])
+      if (dir.isolated && dir.ruleSet !== undefined) usedRuleSets.add(dir.ruleSet);
+  }
+  const policies = new Set<string>();
+  for (const rs of model.ruleSets) {
+    if (!usedRuleSets.has(rs.key)) continue;
+    for (const t of rs.tuples) {
+      const first = t.provenance[0];
+      if (first !== undefined) policies.add(first.policy);
+    }
+  }
+  const classes = model.peerClasses.map((c) => c.key).filter((k) => k !== WORLD_CLASS && k !== ANY_CLASS);
+  return {
+    endpoint: assignIds(
+      previous.endpoint,
+      model.endpoints.map((e) => e.pod),
+    ),
+    ruleset: assignIds(previous.ruleset, [...usedRuleSets].sort()),
+    peerClass: assignIds(previous.peerClass, classes),
+    policy: assignIds(previous.policy, [...policies].sort()),
+  };
+}
+
+function idOf(table: ReadonlyMap<string, number>, key: string, what: string): number {
+  const id = table.get(key);
+  if (id === undefined) throw new Error(`encode: no id for ${what} ${key}`);
+  return id;
+}
+
+function classId(ids: IdState, key: string): number {
+  if (key === WORLD_CLASS) return L.PEER_CLASS.world;
+  if (key === ANY_CLASS) return L.PEER_CLASS.any;
+  return idOf(ids.peerClass, key, 'peer class');
+}
+
+function encodeEndpoints(model: CompiledPolicy, ids: IdState): Entries {
+  const out = new EntryBuilder();
+  for (const ep of model.endpoints) {
+    const ruleset = (d: typeof ep.ingress): number =>
+      d.isolated && d.ruleSet !== undefined ? idOf(ids.ruleset, d.ruleSet, 'rule set') : 0;
+    const flags =
+      (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
+      (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0);
+    const value = L.endpoint.encode({
+      endpointId: idOf(ids.endpoint, ep.pod, 'endpoint'),
+      ingressRuleset: ruleset(ep.ingress),
+      egressRuleset: ruleset(ep.egress),
+      flags,
+    });
+    for (const ip of ep.ips) out.add(L.addrKey.encode(mapAddr(ip)), value);
+  }
+  return out.entries;
+}
+
+function encodeHostAddrs(node: NodeContext): Entries {
+  const out = new EntryBuilder();
+  const value = L.hostValue.encode({ flags: 0 });
+  for (const ip of node.hostAddresses) out.add(L.addrKey.encode(mapAddr(ip)), value);
+  return out.entries;
+}
+
+function encodePeers(model: CompiledPolicy, ids: IdState): Entries {
+  const out = new EntryBuilder();
+  for (const p of model.peerPrefixes) {
+    out.add(L.peerKey.encode(peerPrefix(p.cidr)), L.peerValue.encode({ peerClass: classId(ids, p.peerClass) }));
+  }
+  return out.entries;
+}
+
+/** The policy trie keys of one tuple (without ruleset/class/direction). */
+export function tupleKeys(t: AllowTuple): { prefixlen: number; protocol: number; dport: number }[] {
+  if (t.ports.protocol === 'ANY') return [{ prefixlen: L.PREFIX.policyAny, protocol: 0, dport: 0 }];
+  const protocol = PROTOCOL_NUMBER[t.ports.protocol];
+  return portRangeToPrefixes(t.ports.from, t.ports.to).map((p) => ({
+    prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
+    protocol,
+    dport: p.value,
+  }));
+}
+
+function ruleSetUses(model: CompiledPolicy): Map<string, Set<Direction>> {
+  const uses = new Map<string, Set<Direction>>();
+  for (const ep of model.endpoints) {
+    for (const dir of ['ingress', 'egress'] as const) {
+      const s = ep[dir];
+      if (!s.isolated || s.ruleSet === undefined) continue;
+      const set = uses.get(s.ruleSet) ?? new Set<Direction>();
+      set.add(dir);
+      uses.set(s.ruleSet, set);
+    }
+  }
+  return uses;
+}
+
+function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
+  const out = new EntryBuilder();
+  const uses = ruleSetUses(model);
+  for (const rs of model.ruleSets) {
+    const dirs = uses.get(rs.key);
+    if (dirs === undefined) continue;
+    const ruleset = idOf(ids.ruleset, rs.key, 'rule set');
+    for (const t of rs.tuples) {
+      const first = t.provenance[0];
+      const value = L.policyValue.encode({
+        policyId: first === undefined ? 0 : idOf(ids.policy, first.policy, 'policy'),
+        rule: first?.rule ?? 0,
+        flags: t.ports.protocol === 'ANY' ? L.POLICY_FLAGS.anyProtocol : 0,
+      });
+      const peerClass = classId(ids, t.peerClass);
+      for (const dir of [...dirs].sort()) {
+        for (const k of tupleKeys(t)) {
+          out.add(L.policyKey.encode({ ...k, ruleset, peerClass, direction: L.DIRECTION[dir] }), value);
+        }
+      }
+    }
+  }
+  return out.entries;
+}
+
+export function nameValue(text: string, flags = 0): Buffer {
+  const bytes = Buffer.alloc(NAME_BYTES - 1);
+  bytes.write(storedName(text), 'utf8');
+  return L.name.encode({ flags, name: bytes });
+}
+
+function encodeNames(ids: IdState): Entries {
+  const out = new EntryBuilder();
+  for (const kind of ID_KINDS) {
+    for (const [key, id] of ids[kind]) out.add(L.nameKey.encode({ kind: KIND_CODE[kind], id }), nameValue(key));
+  }
+  return out.entries;
+}
+
+/** Desired contents of every planned map. Throws only on a model that breaks its own invariants. */
+export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState): Plan {
+  const ids = planIds(model, previous);
+  return {
+    ids,
+    maps: {
+      names: encodeNames(ids),
+      hostAddrs: encodeHostAddrs(node),
+      peers: encodePeers(model, ids),
+      policy: encodePolicy(model, ids),
+      endpoints: encodeEndpoints(model, ids),
+    },
+  };
+}
+
+export interface MapDiff {
+  /** New keys and keys whose value changes. */
+  readonly upserts: readonly Entry[];
+  /** Keys to remove. */
+  readonly deletes: readonly Buffer[];
+}
+
+export function diff(current: Entries, desired: Entries): MapDiff {
+  const upserts: Entry[] = [];
+  const deletes: Buffer[] = [];
+  for (const [hex, want] of desired) {
+    const have = current.get(hex);
+    if (have === undefined || !have.value.equals(want.value)) upserts.push(want);
+  }
+  for (const [hex, have] of current) if (!desired.has(hex)) deletes.push(have.key);
+  return { upserts, deletes };
+}

@@ -59,6 +59,7 @@ export const raw = {
   tcDetach: libbpf.func('int bpf_tc_detach(void *hook, void *opts)'),
   linkCreate: libbpf.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
   linkDetach: libbpf.func('int bpf_link_detach(int fd)'),
+  linkUpdate: libbpf.func('int bpf_link_update(int fd, int new_prog_fd, void *opts)'),
   ringBufferNew: libbpf.func(
     'ring_buffer *ring_buffer__new(int fd, sluice_ring_buffer_sample_fn *cb, void *ctx, void *opts)',
   ),
@@ -70,6 +71,7 @@ export const raw = {
   strerror: libc.func('const char *strerror(int errnum)'),
   vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
   close: libc.func('int close(int fd)'),
+  ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *ifname)'),
 } as const;
 
 /** Opaque native handle returned by libbpf (never dereferenced here). */

@@ -1,0 +1,98 @@
+/**
+ * The map executor: reads what the pinned maps hold (never trusting memory),
+ * and writes a plan's diff in an order that never lets a packet see a state
+ * allowing more than the old or the new model:
+ *
+ *   upserts  names → host_addrs → peers → policy → endpoints
+ *   deletes  endpoints → policy → peers → host_addrs → names
+ *
+ * New rule sets and peer classes get fresh ids (ids.ts), so their entries are
+ * complete before an endpoint points at them; the old entries go only after
+ * no endpoint points at them any more. When anything that judges flows
+ * changed, sluice_config.policy_gen is bumped so that established flows are
+ * judged again (and kept only if still allowed).
+ */
+
+import type { ApplyStats } from '../types.js';
+import { diff, type Entries, type Entry, type MapDiff, type Plan, type PlannedMap } from './encode.js';
+import * as L from './layout.js';
+import { mapDelete, mapKeys, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
+
+const UPSERT_ORDER: readonly PlannedMap[] = ['names', 'hostAddrs', 'peers', 'policy', 'endpoints'];
+const DELETE_ORDER: readonly PlannedMap[] = ['endpoints', 'policy', 'peers', 'hostAddrs', 'names'];
+const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'peers', 'policy', 'endpoints'];
+
+export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef>>;
+
+type KeyedSpec = { readonly key: L.MapSpec['key']; readonly value: L.MapSpec['value'] };
+
+function sizes(spec: KeyedSpec): { key: number; value: number } {
+  const key = spec.key === 'u32' ? 4 : (spec.key?.size ?? 0);
+  return { key, value: spec.value?.size ?? 0 };
+}
+
+/** Every entry of a (non per-CPU) hash or LPM map, by hex key. */
+export function readEntries(m: MapRef, spec: KeyedSpec): Map<string, Entry> {
+  const size = sizes(spec);
+  const out = new Map<string, Entry>();
+  for (const key of mapKeys(m, size.key)) {
+    const value = mapLookup(m, key, size.value);
+    if (value !== undefined) out.set(key.toString('hex'), { key, value });
+  }
+  return out;
+}
+
+export const PLANNED_SPECS: Readonly<Record<PlannedMap, L.MapSpec>> = {
+  names: L.MAPS.names,
+  hostAddrs: L.MAPS.hostAddrs,
+  peers: L.MAPS.peers,
+  policy: L.MAPS.policy,
+  endpoints: L.MAPS.endpoints,
+};
+
+/** True for sluice_names keys the planner owns (not interface attachments). */
+function plannedName(e: Entry): boolean {
+  return L.nameKey.decode(e.key).kind !== L.NAME_KIND.attachment;
+}
+
+export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
+  const read = (m: PlannedMap): Map<string, Entry> => readEntries(refs[m], PLANNED_SPECS[m]);
+  const names = new Map([...read('names')].filter(([, e]) => plannedName(e)));
+  return {
+    names,
+    hostAddrs: read('hostAddrs'),
+    peers: read('peers'),
+    policy: read('policy'),
+    endpoints: read('endpoints'),
+  };
+}
+
+function bumpPolicyGen(ref: MapRef): void {
+  const key = Buffer.alloc(4);
+  const raw = mapLookup(ref, key, L.config.size);
+  const c = raw === undefined ? { flags: 0, policyGen: 0, eventsPerSec: 0, eventsBurst: 0 } : L.config.decode(raw);
+  mapUpdate(ref, key, L.config.encode({ ...c, policyGen: (c.policyGen + 1) >>> 0 }));
+}
+
+/** Writes the difference between the maps and `p`; returns counts and sizes after. */
+export function writePlan(refs: PlannedRefs, p: Plan): ApplyStats {
+  const current = readPlanned(refs);
+  const diffs = Object.fromEntries(UPSERT_ORDER.map((m) => [m, diff(current[m], p.maps[m])])) as Record<
+    PlannedMap,
+    MapDiff
+  >;
+  let written = 0;
+  let removed = 0;
+  for (const m of UPSERT_ORDER) {
+    for (const e of diffs[m].upserts) mapUpdate(refs[m], e.key, e.value);
+    written += diffs[m].upserts.length;
+  }
+  for (const m of DELETE_ORDER) {
+    for (const k of diffs[m].deletes) mapDelete(refs[m], k);
+    removed += diffs[m].deletes.length;
+  }
+  if (JUDGING.some((m) => diffs[m].upserts.length + diffs[m].deletes.length > 0)) bumpPolicyGen(refs.config);
+  const out: Record<string, number> = {};
+  for (const m of UPSERT_ORDER) out[PLANNED_SPECS[m].name] = p.maps[m].size;
+  return { written, removed, sizes: out };
+}

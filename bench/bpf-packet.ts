@@ -262,9 +262,10 @@ Notes
   are otherwise the same. The check run proves each repeat emits a POLICY event.
 - new flow, denied: the isolated pod gets a packet no tuple allows (TCP 81
   from/to ${POD_PEER}, a /32 pod peer when pods > 0, world when 0): two ct
-  misses, every policy lookup, no ct insert, the deny counter and a deny event
-  through the token bucket (default 1,000/s per CPU, so nearly every run is
-  counted as suppressed). It is the dearest path that leaves no state behind.
+  misses, the peer LPM, both policy LPM lookups (own class, then the ANY
+  class), no ct insert, the deny counter and a deny event through the token
+  bucket (default 1,000/s per CPU, so nearly every run is counted as
+  suppressed). It is the dearest path that leaves no state behind.
 - Ring-buffer events are drained between cases.`;
 
 function cpuModel(): string {

@@ -1,0 +1,61 @@
+/**
+ * Names of every kernel object the iptables datapath owns. Sets are
+ * `sluice-<what>-v4|v6-<generation>`; chains are `SLUICE-*` in the filter
+ * table. Nothing outside these names is ever created, changed or removed.
+ */
+import type { Direction } from '../../model/compiled.js';
+
+export type Family = 4 | 6;
+export const FAMILIES: readonly Family[] = [4, 6];
+
+/**
+ * Two generations of sets exist only during an apply: the new one is filled
+ * while the rules still point at the old one, then one iptables-restore
+ * commit switches every rule of a family at once.
+ */
+export type Generation = 'a' | 'b';
+export const otherGeneration = (g: Generation): Generation => (g === 'a' ? 'b' : 'a');
+
+/** Protocols whose "every port" tuples get their own port-agnostic set. */
+export const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
+
+/**
+ * What a set holds:
+ * - `host`: the node's own addresses (hash:ip);
+ * - `<dir>-iso`: endpoint addresses isolated in that direction (hash:ip);
+ * - `<dir>-any`: (endpoint, peer net) for protocol-ANY tuples (hash:net,net);
+ * - `<dir>-tcp|udp|sctp`: (endpoint, peer net) for every port of one protocol (hash:net,net);
+ * - `<dir>-port`: (endpoint, protocol:port, peer net) (hash:ip,port,net).
+ */
+export type SetKind = 'host' | `${Direction}-${'iso' | 'any' | PortProtocol | 'port'}`;
+
+export const SET_PREFIX = 'sluice-';
+
+export function setName(kind: SetKind, family: Family, gen: Generation): string {
+  return `${SET_PREFIX}${kind}-v${family}-${gen}`;
+}
+
+/** Parses a name made by `setName`, or returns undefined for any other set. */
+export function parseSetName(name: string): { kind: string; family: Family; gen: Generation } | undefined {
+  const m = /^sluice-([a-z-]+)-v([46])-([ab])$/.exec(name);
+  if (m === null) return undefined;
+  const [, kind = '', fam, gen] = m;
+  return { kind, family: fam === '4' ? 4 : 6, gen: gen === 'a' ? 'a' : 'b' };
+}
+
+export const CHAIN_PREFIX = 'SLUICE-';
+export const CHAINS = {
+  forward: 'SLUICE-FORWARD',
+  input: 'SLUICE-INPUT',
+  output: 'SLUICE-OUTPUT',
+  ingress: 'SLUICE-INGRESS',
+  egress: 'SLUICE-EGRESS',
+} as const;
+
+/** Built-in filter chains and the sluice chain each one jumps to (inserted once, at position 1). */
+export const JUMPS: readonly { readonly from: 'FORWARD' | 'INPUT' | 'OUTPUT'; readonly to: string }[] = [
+  { from: 'FORWARD', to: CHAINS.forward },
+  { from: 'INPUT', to: CHAINS.input },
+  { from: 'OUTPUT', to: CHAINS.output },
+];

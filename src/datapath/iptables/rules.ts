@@ -1,0 +1,88 @@
+/**
+ * The SLUICE chains: a fixed list of rules per family that only names sets.
+ * Its length depends on the family and the port-agnostic mode, never on the
+ * number of pods, peers or policies.
+ *
+ *   FORWARD ─▶ SLUICE-FORWARD: established/related → RETURN; EGRESS; host source → RETURN; INGRESS
+ *   INPUT   ─▶ SLUICE-INPUT:   established/related → RETURN; EGRESS          (pod → node)
+ *   OUTPUT  ─▶ SLUICE-OUTPUT:  established/related → RETURN; host source → RETURN; INGRESS
+ *   SLUICE-EGRESS  judges packets *from* an egress-isolated endpoint (src in egress-iso),
+ *   SLUICE-INGRESS judges packets *to* an ingress-isolated endpoint (dst in ingress-iso):
+ *   a set hit RETURNs, anything else is DROPped.
+ *
+ * Allowed traffic RETURNs instead of being ACCEPTed: sluice only ever denies,
+ * so the node's own FORWARD rules and policy keep applying after it.
+ *
+ * Deny is DROP, not REJECT: the eBPF datapath drops too (both datapaths must
+ * give identical verdicts), a DROP reveals nothing about the policy to the
+ * sender, and a REJECT's ICMP error would itself leave through these chains.
+ * The cost is that a denied client waits for its connect timeout.
+ *
+ * filter FORWARD/INPUT/OUTPUT run after nat PREROUTING/OUTPUT, so a packet to
+ * a ClusterIP is judged on the backend kube-proxy picked. Same-node traffic
+ * across a Linux bridge reaches FORWARD only with br_netfilter and
+ * net.bridge.bridge-nf-call-iptables=1 (ip6tables for IPv6) in the node's
+ * network namespace (the sysctl is per namespace on current kernels); the
+ * rules match addresses only, so they need no physdev match.
+ */
+import { CHAINS, JUMPS, setName, type Family, type Generation } from './names.js';
+import type { PortAgnostic } from './port-segments.js';
+
+export interface RuleOptions {
+  readonly generation: Generation;
+  readonly portAgnostic: PortAgnostic;
+  /** Built-in chains that still lack their jump to a SLUICE chain. */
+  readonly missingJumps: readonly ('FORWARD' | 'INPUT' | 'OUTPUT')[];
+}
+
+const ESTABLISHED = '-m conntrack --ctstate RELATED,ESTABLISHED';
+
+/** ICMPv6 neighbour discovery must pass or IPv6 itself breaks. */
+const NDP_TYPES = ['router-solicitation', 'router-advertisement', 'neighbour-solicitation', 'neighbour-advertisement'];
+
+const comment = (text: string): string => `-m comment --comment "sluice: ${text}"`;
+
+/** `iptables-restore --noflush` text: declares (and so flushes) every SLUICE chain, then fills it. */
+export function rulesText(family: Family, opts: RuleOptions): string {
+  const set = (kind: Parameters<typeof setName>[0]): string => setName(kind, family, opts.generation);
+  const lines: string[] = ['*filter', ...Object.values(CHAINS).map((c) => `:${c} - [0:0]`)];
+  const rule = (chain: string, spec: string): void => {
+    lines.push(`-A ${chain} ${spec}`);
+  };
+  rule(CHAINS.forward, `${ESTABLISHED} ${comment('replies and established flows')} -j RETURN`);
+  rule(CHAINS.forward, `-j ${CHAINS.egress}`);
+  rule(CHAINS.forward, `-m set --match-set ${set('host')} src ${comment('node to pod')} -j RETURN`);
+  rule(CHAINS.forward, `-j ${CHAINS.ingress}`);
+  rule(CHAINS.input, `${ESTABLISHED} -j RETURN`);
+  rule(CHAINS.input, `-j ${CHAINS.egress}`);
+  rule(CHAINS.output, `${ESTABLISHED} -j RETURN`);
+  rule(CHAINS.output, `-m set --match-set ${set('host')} src ${comment('node to pod')} -j RETURN`);
+  rule(CHAINS.output, `-j ${CHAINS.ingress}`);
+  for (const direction of ['egress', 'ingress'] as const) {
+    const chain = direction === 'egress' ? CHAINS.egress : CHAINS.ingress;
+    // The endpoint is the source of egress packets and the destination of ingress packets.
+    const [ep, peer] = direction === 'egress' ? ['src', 'dst'] : ['dst', 'src'];
+    rule(chain, `-m set ! --match-set ${set(`${direction}-iso`)} ${ep} -j RETURN`);
+    if (family === 6) {
+      for (const t of NDP_TYPES) rule(chain, `-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`);
+    }
+    if (opts.portAgnostic === 'netnet') {
+      rule(chain, `-m set --match-set ${set(`${direction}-any`)} ${ep},${peer} -j RETURN`);
+      for (const p of ['tcp', 'udp', 'sctp'] as const) {
+        rule(chain, `-p ${p} -m set --match-set ${set(`${direction}-${p}`)} ${ep},${peer} -j RETURN`);
+      }
+    }
+    rule(chain, `-m set --match-set ${set(`${direction}-port`)} ${ep},dst,${peer} -j RETURN`);
+    rule(chain, `${comment(`${direction} not allowed by policy`)} -j DROP`);
+  }
+  for (const j of JUMPS) {
+    if (opts.missingJumps.includes(j.from)) lines.push(`-I ${j.from} 1 -j ${j.to}`);
+  }
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** Number of rules `rulesText` writes in SLUICE chains (jumps excluded). */
+export function ruleCount(text: string): number {
+  return text.split('\n').filter((l) => l.startsWith('-A SLUICE-')).length;
+}

@@ -5,6 +5,9 @@
  *                    = the pod's EGRESS policy (endpoint = source address);
  *   sluice_to_pod    tc egress of the host veth = packets entering the pod
  *                    = the pod's INGRESS policy (endpoint = destination).
+ *   sluice_to_remote tc egress of the node's uplink: only the deferred
+ *                    egress verdict of packets sent to a Service VIP whose
+ *                    backend is on another node (see lib/service.h).
  * Each side is judged at its own hook; a packet between two local pods
  * passes both. SEC("tc") programs attach through clsact (bpf_tc_attach) or
  * tcx (BPF_LINK_CREATE with BPF_TCX_INGRESS/EGRESS) alike.
@@ -19,6 +22,7 @@
 #include "../lib/policy.h"
 #include "../lib/events.h"
 #include "../lib/names.h"
+#include "../lib/service.h"
 
 /* Packets whose pod-side address is not in sluice_endpoints: 1 drops them. */
 const volatile __u8 drop_unknown_endpoints = 0;
@@ -26,12 +30,66 @@ const volatile __u8 drop_unknown_endpoints = 0;
 /* Anchors the event struct and every enum of sluice_maps.h in the BTF. */
 const volatile struct sluice_btf_anchor sluice_btf_anchor;
 
+/* The verdict of an IP packet at a pod hook; ep is the pod-side endpoint. */
+static __always_inline int sluice_verdict(struct __sk_buff *skb,
+					  const struct sluice_pkt *p,
+					  const struct sluice_endpoint *ep,
+					  __u8 dir, __u64 now,
+					  struct sluice_decision *d)
+{
+	const __u8 *peer = dir == SLUICE_DIR_INGRESS ? p->saddr : p->daddr;
+	int new_flow;
+
+	if (!ep) {
+		d->reason = SLUICE_REASON_ENDPOINT_UNKNOWN;
+		if (drop_unknown_endpoints)
+			d->verdict = SLUICE_VERDICT_DENY;
+		return 0;
+	}
+	if (p->frag == SLUICE_FRAG_LATER) {
+		d->reason = SLUICE_REASON_FRAGMENT;
+		if (!sluice_frag_allowed(p, dir, now)) {
+			d->verdict = SLUICE_VERDICT_DENY;
+			d->reason = SLUICE_REASON_FRAGMENT_UNKNOWN;
+		}
+		return 0;
+	}
+	if (dir == SLUICE_DIR_EGRESS && sluice_is_service(p->family, p->daddr))
+		return sluice_service_defer(skb, p, ep, now, d);
+	new_flow = sluice_decide(p, ep, dir, peer, now, d);
+	if (p->frag == SLUICE_FRAG_FIRST && d->verdict == SLUICE_VERDICT_ALLOW)
+		sluice_frag_record(p, dir, now);
+	return new_flow;
+}
+
+/*
+ * A packet marked at sluice_from_pod for a service VIP, now carrying the
+ * backend address: the source pod's egress verdict. 1 when it is a deny.
+ */
+static __always_inline int sluice_deferred_deny(struct __sk_buff *skb,
+						const struct sluice_pkt *p,
+						__u64 now)
+{
+	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
+	__u32 endpoint_id = 0;
+	int new_flow;
+
+	if (p->frag == SLUICE_FRAG_LATER)
+		return 0;
+	if (!sluice_service_judge(skb, p, now, &d, &endpoint_id))
+		return 0;
+	new_flow = d.reason != SLUICE_REASON_CT_ESTABLISHED &&
+		   d.reason != SLUICE_REASON_CT_REPLY;
+	sluice_report(p, endpoint_id, SLUICE_DIR_EGRESS, &d, new_flow, skb->len,
+		      now);
+	return d.verdict != SLUICE_VERDICT_ALLOW;
+}
+
 static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
 	const struct sluice_endpoint *ep;
 	__u64 now = bpf_ktime_get_ns();
-	const __u8 *local, *peer;
 	struct sluice_pkt p = {};
 	__u32 endpoint_id = 0;
 	int rc, new_flow = 0;
@@ -39,32 +97,19 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 	rc = sluice_parse(skb, &p);
 	if (rc == SLUICE_PARSE_PASS)
 		return TC_ACT_OK;
-	local = dir == SLUICE_DIR_INGRESS ? p.daddr : p.saddr;
-	peer = dir == SLUICE_DIR_INGRESS ? p.saddr : p.daddr;
-	ep = sluice_endpoint_lookup(p.family, local);
+	if (rc == SLUICE_PARSE_OK && dir == SLUICE_DIR_INGRESS &&
+	    sluice_deferred_deny(skb, &p, now))
+		return TC_ACT_SHOT;
+	ep = sluice_endpoint_lookup(p.family,
+				    dir == SLUICE_DIR_INGRESS ? p.daddr : p.saddr);
 	if (ep)
 		endpoint_id = ep->endpoint_id;
-
 	if (rc == SLUICE_PARSE_MALFORMED) {
 		d.verdict = SLUICE_VERDICT_DENY;
 		d.reason = SLUICE_REASON_MALFORMED;
-	} else if (!ep) {
-		d.reason = SLUICE_REASON_ENDPOINT_UNKNOWN;
-		if (drop_unknown_endpoints)
-			d.verdict = SLUICE_VERDICT_DENY;
-	} else if (p.frag == SLUICE_FRAG_LATER) {
-		d.reason = SLUICE_REASON_FRAGMENT;
-		if (!sluice_frag_allowed(&p, dir, now)) {
-			d.verdict = SLUICE_VERDICT_DENY;
-			d.reason = SLUICE_REASON_FRAGMENT_UNKNOWN;
-		}
 	} else {
-		new_flow = sluice_decide(&p, ep, dir, peer, now, &d);
-		if (p.frag == SLUICE_FRAG_FIRST &&
-		    d.verdict == SLUICE_VERDICT_ALLOW)
-			sluice_frag_record(&p, dir, now);
+		new_flow = sluice_verdict(skb, &p, ep, dir, now, &d);
 	}
-
 	sluice_report(&p, endpoint_id, dir, &d, new_flow, skb->len, now);
 	return d.verdict == SLUICE_VERDICT_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
 }
@@ -79,6 +124,17 @@ SEC("tc")
 int sluice_to_pod(struct __sk_buff *skb)
 {
 	return sluice_handle(skb, SLUICE_DIR_INGRESS);
+}
+
+SEC("tc")
+int sluice_to_remote(struct __sk_buff *skb)
+{
+	struct sluice_pkt p = {};
+
+	if (sluice_parse(skb, &p) != SLUICE_PARSE_OK)
+		return TC_ACT_OK;
+	return sluice_deferred_deny(skb, &p, bpf_ktime_get_ns()) ? TC_ACT_SHOT :
+								   TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -47,6 +47,7 @@ enum sluice_reason {
 	SLUICE_REASON_FRAGMENT_UNKNOWN = 9, /* deny: no allowed first fragment */
 	SLUICE_REASON_MALFORMED = 10, /* deny: truncated or bad headers */
 	SLUICE_REASON_REVALIDATE_DENY = 11, /* deny: ct flow no longer allowed */
+	SLUICE_REASON_SERVICE_DEFERRED = 12, /* allow: to a service VIP, egress judged after DNAT */
 };
 
 enum sluice_endpoint_flags {
@@ -64,6 +65,8 @@ enum sluice_ct_flags {
 	SLUICE_CT_FIN_FWD = 1 << 1, /* FIN seen in the original direction */
 	SLUICE_CT_FIN_REV = 1 << 2, /* FIN seen in the reply direction */
 	SLUICE_CT_RST = 1 << 3,
+	/* To a service VIP: never re-judged here (the post-DNAT flow is). */
+	SLUICE_CT_SERVICE = 1 << 4,
 };
 
 /*
@@ -120,6 +123,12 @@ struct sluice_host_value {
 	__u32 flags; /* reserved, zero */
 };
 _Static_assert(sizeof(struct sluice_host_value) == 4, "sluice_host_value");
+
+/* sluice_services LPM trie value; the key is a struct sluice_peer_key. */
+struct sluice_service_value {
+	__u32 flags; /* reserved, zero */
+};
+_Static_assert(sizeof(struct sluice_service_value) == 4, "sluice_service_value");
 
 /*
  * sluice_peers LPM trie. prefixlen counts the 32 bits of family+pad and then

@@ -173,7 +173,7 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 			sluice_ct_create(p, dir, now, gen);
 		return 1;
 	}
-	if (ct->policy_gen != gen) {
+	if (ct->policy_gen != gen && !(ct->flags & SLUICE_CT_SERVICE)) {
 		if (match == SLUICE_CT_MATCH_REPLY)
 			sluice_judge(ep, !dir, p->family, peer, p->protocol,
 				     p->sport, d);

@@ -39,9 +39,15 @@ const TAG = `${process.pid % 100000}`;
 const NODE_NS = `sl-node-${TAG}`;
 const HOST = '10.213.0.1';
 const PODS = { a: '10.213.1.1', b: '10.213.1.2', c: '10.213.1.3' } as const;
+/** A host behind the node's uplink (slr…): a backend on another node. */
+const REMOTE = '10.213.2.1';
+const VIP = '10.96.0.10';
+const SERVICE_CIDR = '10.96.0.0/16';
+const HOSTS = { ...PODS, r: REMOTE } as const;
 type PodName = keyof typeof PODS;
-const podNs = (p: PodName): string => `sl-${p}-${TAG}`;
-const hostIf = (p: PodName): string => `sl${p}${TAG}`;
+type HostName = keyof typeof HOSTS;
+const podNs = (p: HostName): string => `sl-${p}-${TAG}`;
+const hostIf = (p: HostName): string => `sl${p}${TAG}`;
 
 function sh(cmd: string, args: readonly string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -53,15 +59,15 @@ function setupTopology(): void {
   inNs(NODE_NS, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   inNs(NODE_NS, 'ip', 'link', 'set', 'lo', 'up');
   inNs(NODE_NS, 'ip', 'addr', 'add', `${HOST}/32`, 'dev', 'lo');
-  for (const p of Object.keys(PODS) as PodName[]) {
+  for (const p of Object.keys(HOSTS) as HostName[]) {
     const netns = podNs(p);
     sh('ip', ['netns', 'add', netns]);
     inNs(NODE_NS, 'ip', 'link', 'add', hostIf(p), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
     inNs(NODE_NS, 'ip', 'addr', 'add', '169.254.1.1/32', 'dev', hostIf(p));
     inNs(NODE_NS, 'ip', 'link', 'set', hostIf(p), 'up');
-    inNs(NODE_NS, 'ip', 'route', 'add', `${PODS[p]}/32`, 'dev', hostIf(p), 'src', HOST);
+    inNs(NODE_NS, 'ip', 'route', 'add', `${HOSTS[p]}/32`, 'dev', hostIf(p), 'src', HOST);
     inNs(netns, 'ip', 'link', 'set', 'lo', 'up');
-    inNs(netns, 'ip', 'addr', 'add', `${PODS[p]}/32`, 'dev', 'eth0');
+    inNs(netns, 'ip', 'addr', 'add', `${HOSTS[p]}/32`, 'dev', 'eth0');
     inNs(netns, 'ip', 'link', 'set', 'eth0', 'up');
     inNs(netns, 'ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
     inNs(netns, 'ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
@@ -69,7 +75,7 @@ function setupTopology(): void {
 }
 
 function teardownTopology(): void {
-  for (const netns of [NODE_NS, ...(Object.keys(PODS) as PodName[]).map(podNs)]) {
+  for (const netns of [NODE_NS, ...(Object.keys(HOSTS) as HostName[]).map(podNs)]) {
     try {
       sh('ip', ['netns', 'del', netns]);
     } catch {
@@ -78,10 +84,10 @@ function teardownTopology(): void {
   }
 }
 
-/** Echo servers: TCP 80 and 8080, UDP 53, in every pod. */
+/** Echo servers on TCP 80 and 8080 in every pod and the remote host: they answer their name. */
 const servers: ChildProcess[] = [];
 function startServers(): void {
-  for (const p of Object.keys(PODS) as PodName[]) {
+  for (const p of Object.keys(HOSTS) as HostName[]) {
     for (const listen of ['TCP-LISTEN:80,fork,reuseaddr', 'TCP-LISTEN:8080,fork,reuseaddr']) {
       const child = spawn('ip', ['netns', 'exec', podNs(p), 'socat', listen, `SYSTEM:echo ${p}`], { stdio: 'ignore' });
       servers.push(child);
@@ -141,9 +147,49 @@ const apply = (mode: Mode, ...policies: NetworkPolicy[]): ApplyStats =>
       snapshot: snapshot(...policies),
       hostAddresses: [HOST],
       interfaces: (Object.keys(PODS) as PodName[]).map((p) => [`x/${p}`, hostIf(p)] as const),
+      serviceCidrs: [SERVICE_CIDR],
+      uplinks: [hostIf('r')],
     },
     mode,
   );
+
+/**
+ * kube-proxy's part: VIP:80 DNATed in nat PREROUTING of the node to b, c and
+ * the remote host in turn (one per new connection).
+ */
+function addServiceDnat(): void {
+  const backends = [PODS.b, PODS.c, REMOTE];
+  backends.forEach((ip, i) => {
+    const nth =
+      i < backends.length - 1
+        ? ['-m', 'statistic', '--mode', 'nth', '--every', `${backends.length - i}`, '--packet', '0']
+        : [];
+    inNs(
+      NODE_NS,
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'PREROUTING',
+      '-d',
+      `${VIP}/32`,
+      '-p',
+      'tcp',
+      '--dport',
+      '80',
+      ...nth,
+      '-j',
+      'DNAT',
+      '--to-destination',
+      `${ip}:80`,
+    );
+  });
+}
+
+/** Answers of `n` connections from a to the VIP, sorted ('' = timed out). */
+function viaService(n: number): string[] {
+  return Array.from({ length: n }, () => connect(podNs('a'), VIP, 80)).sort();
+}
 
 const only = (p: PodName) => selecting(sel({ app: p }));
 const DENY_B_IN = policy('x/deny-b', only('b'), ingress());
@@ -151,6 +197,8 @@ const A_TO_B_80 = policy('x/a-to-b', only('b'), ingress(rule([podPeer(sel({ app:
 const DENY_B_OUT = policy('x/deny-b-out', only('b'), egress());
 const PING_C = policy('x/ping-c', only('c'), ingress(rule([ipPeer('10.213.1.0/24')])));
 const TCP_C = policy('x/tcp-c', only('c'), ingress(rule(undefined, [port(80)])));
+const A_OUT_TO_B = policy('x/a-out-b', only('a'), egress(rule([podPeer(sel({ app: 'b' }))], [port(80)])));
+const A_OUT_TO_REMOTE = policy('x/a-out-r', only('a'), egress(rule([ipPeer('10.213.2.0/24')], [port(80)])));
 
 interface Mode {
   readonly name: string;
@@ -167,6 +215,7 @@ if (skip === false) {
     teardownTopology();
     setupTopology();
     startServers();
+    addServiceDnat();
     // Servers need a moment to listen.
     execFileSync('sleep', ['0.3']);
   });
@@ -188,7 +237,7 @@ function pinsOf(pinRoot: string): string[] {
 }
 
 function progIds(pinRoot: string): number[] {
-  return ['sluice_from_pod', 'sluice_to_pod'].flatMap((name) => {
+  return ['sluice_from_pod', 'sluice_to_pod', 'sluice_to_remote'].flatMap((name) => {
     const path = `${pinRoot}/progs/${name}`;
     if (!existsSync(path)) return [];
     return [(JSON.parse(sh('bpftool', ['-j', 'prog', 'show', 'pinned', path])) as { id: number }).id];
@@ -205,9 +254,9 @@ function hooks(mode: Mode, ids: readonly number[]): number {
     return links.filter((l) => l.prog_id !== undefined && ids.includes(l.prog_id)).length;
   }
   let n = 0;
-  for (const p of Object.keys(PODS) as PodName[]) {
+  for (const p of Object.keys(HOSTS) as HostName[]) {
     for (const point of ['ingress', 'egress']) {
-      if (/sluice_(from|to)_pod/.test(inNs(NODE_NS, 'tc', 'filter', 'show', 'dev', hostIf(p), point))) n++;
+      if (/sluice_(from_pod|to_pod|to_remot)/.test(inNs(NODE_NS, 'tc', 'filter', 'show', 'dev', hostIf(p), point))) n++;
     }
   }
   return n;
@@ -224,7 +273,7 @@ for (const mode of MODES) {
     assert.equal(connect(podNs('a'), PODS.b, 80), 'b');
     assert.equal(connect(podNs('c'), PODS.a, 8080), 'a');
     assert.ok(ping(podNs('a'), PODS.c));
-    assert.equal(hooks(mode, progIds(mode.pinRoot)), 6, 'both hooks of three interfaces');
+    assert.equal(hooks(mode, progIds(mode.pinRoot)), 7, 'both hooks of three pods, egress of the uplink');
   });
 
   t('default deny ingress blocks TCP; the isolated pod still opens flows and gets replies', () => {
@@ -274,6 +323,16 @@ for (const mode of MODES) {
     assert.equal(connect(podNs('c'), PODS.b, 80), '');
   });
 
+  t('egress through a Service VIP is judged on the real backend, local or remote', () => {
+    apply(mode);
+    assert.deepEqual(viaService(3), ['b', 'c', 'r'], 'not isolated: every backend answers');
+    apply(mode, A_OUT_TO_B);
+    assert.deepEqual(viaService(6), ['', '', '', '', 'b', 'b'], 'only the allowed backend b answers');
+    apply(mode, A_OUT_TO_B, A_OUT_TO_REMOTE);
+    assert.deepEqual(viaService(3), ['', 'b', 'r'], 'c denied at its veth, r allowed at the uplink');
+    assert.equal(connect(podNs('a'), PODS.c, 80), '', 'direct connection to c still denied');
+  });
+
   t('an interface no longer listed is detached', () => {
     agent(
       {
@@ -281,10 +340,11 @@ for (const mode of MODES) {
         snapshot: snapshot(DENY_B_IN),
         hostAddresses: [HOST],
         interfaces: [['x/a', hostIf('a')]],
+        uplinks: [hostIf('r')],
       },
       mode,
     );
-    assert.equal(hooks(mode, progIds(mode.pinRoot)), 2, 'only a keeps its hooks');
+    assert.equal(hooks(mode, progIds(mode.pinRoot)), 3, 'a and the uplink keep their hooks');
     assert.equal(connect(podNs('a'), PODS.b, 8080), 'b', 'b is no longer enforced');
     assert.equal(pinsOf(mode.pinRoot).filter((f) => f.includes(hostIf('b'))).length, 0);
   });
@@ -292,7 +352,7 @@ for (const mode of MODES) {
   t('cleanup removes every pin, link, filter and qdisc sluice created', () => {
     apply(mode, DENY_B_IN);
     const ids = progIds(mode.pinRoot);
-    assert.equal(hooks(mode, ids), 6);
+    assert.equal(hooks(mode, ids), 7);
     agent({ op: 'cleanup' }, mode);
     assert.equal(existsSync(mode.pinRoot), false, `left: ${pinsOf(mode.pinRoot).join(', ')}`);
     assert.equal(hooks(mode, ids), 0);

@@ -30,7 +30,11 @@ import {
   selecting,
 } from '../compiler/builders.js';
 
-const NODE: NodeContext = { hostAddresses: ['10.0.0.254'], interfaces: new Map(), serviceCidrs: [] };
+const NODE: NodeContext = {
+  hostAddresses: ['10.0.0.254'],
+  interfaces: new Map(),
+  serviceCidrs: ['10.96.0.0/12', 'fd00:96::1/112'],
+};
 
 function addrText(family: number, addr: Uint8Array): string {
   const bytes = Array.from(addr.subarray(0, family === 4 ? 4 : 16));
@@ -60,6 +64,10 @@ function render(p: Plan): Record<string, string[]> {
       const key = L.addrKey.decode(k);
       return addrText(key.family, key.addr);
     }),
+    services: rows(p.maps.services, (k) => {
+      const key = L.peerKey.decode(k);
+      return `${addrText(key.family, key.addr)}/${key.prefixlen - 32}`;
+    }),
     peers: rows(p.maps.peers, (k, v) => {
       const key = L.peerKey.decode(k);
       return `${addrText(key.family, key.addr)}/${key.prefixlen - 32} ${name('peerClass', L.peerValue.decode(v).peerClass)}`;
@@ -85,11 +93,12 @@ const selA = selecting(sel({ app: 'a' }));
 
 const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<string, string[]>> }[] = [
   {
-    name: 'no policy: endpoints not isolated, no policy entries',
+    name: 'no policy: endpoints not isolated, no policy entries; node facts; service CIDRs as networks',
     snapshot: snap([ns('x')], [A, B], []),
     want: {
       endpoints: ['10.0.1.1 x/a -- in=0 out=0', '10.0.1.2 x/b -- in=0 out=0'],
       hostAddrs: ['10.0.0.254'],
+      services: ['10.96.0.0/12', 'fd00:96::/112'],
       peers: [],
       policy: [],
     },

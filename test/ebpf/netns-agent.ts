@@ -20,10 +20,17 @@ export interface AgentRequest {
   readonly snapshot?: ClusterSnapshot;
   readonly hostAddresses?: readonly string[];
   readonly interfaces?: readonly (readonly [string, string])[];
+  readonly serviceCidrs?: readonly string[];
+  readonly uplinks?: readonly string[];
 }
 
 const req = JSON.parse(readFileSync(0, 'utf8')) as AgentRequest;
-const dp = new EbpfDatapath({ pinRoot: req.pinRoot, objectPath: req.objectPath, useTcx: req.useTcx });
+const dp = new EbpfDatapath({
+  pinRoot: req.pinRoot,
+  objectPath: req.objectPath,
+  useTcx: req.useTcx,
+  uplinks: req.uplinks ?? [],
+});
 if (req.op === 'cleanup') {
   await dp.cleanup();
   process.stdout.write('{}\n');
@@ -32,7 +39,7 @@ if (req.op === 'cleanup') {
   const stats = await dp.apply(compile(snapshot, 'node-a'), {
     hostAddresses: req.hostAddresses ?? [],
     interfaces: new Map(req.interfaces ?? []),
-    serviceCidrs: [],
+    serviceCidrs: req.serviceCidrs ?? [],
   });
   await dp.close();
   process.stdout.write(`${JSON.stringify(stats)}\n`);

@@ -27,10 +27,20 @@ import { tcAttach, tcDetach, tcHookCreate, tcHookDestroy, tcxAttach, type TcPoin
 export const TC_HANDLE = 0x51ce;
 export const TC_PRIORITY = 0x51ce;
 
-export interface Programs {
-  readonly fromPod: number;
-  readonly toPod: number;
+/** A program fd for one tc hook of an interface. */
+export interface Hook {
+  readonly point: TcPoint;
+  readonly progFd: number;
 }
+
+/** Host side of a pod's veth: sluice_from_pod at ingress, sluice_to_pod at egress. */
+export const podHooks = (fromPod: number, toPod: number): Hook[] => [
+  { point: 'ingress', progFd: fromPod },
+  { point: 'egress', progFd: toPod },
+];
+
+/** The node's uplink: sluice_to_remote at egress (deferred service egress verdicts). */
+export const uplinkHooks = (toRemote: number): Hook[] => [{ point: 'egress', progFd: toRemote }];
 
 export type AttachMode = 'tcx' | 'clsact';
 
@@ -40,10 +50,7 @@ export interface AttachRecord {
   readonly flags: number;
 }
 
-const HOOKS: readonly { point: TcPoint; prog: keyof Programs }[] = [
-  { point: 'ingress', prog: 'fromPod' },
-  { point: 'egress', prog: 'toPod' },
-];
+const POINTS: readonly TcPoint[] = ['ingress', 'egress'];
 
 const E = constants.errno;
 
@@ -70,13 +77,13 @@ function updatePinnedLink(path: string, progFd: number, iface: string): boolean 
   }
 }
 
-function attachTcx(pinRoot: string, iface: string, ifindex: number, progs: Programs): void {
+function attachTcx(pinRoot: string, iface: string, ifindex: number, hooks: readonly Hook[]): void {
   mkdirSync(`${pinRoot}/links`, { recursive: true });
-  for (const h of HOOKS) {
+  for (const h of hooks) {
     const path = linkPinPath(pinRoot, iface, h.point);
-    if (updatePinnedLink(path, progs[h.prog], iface)) continue;
+    if (updatePinnedLink(path, h.progFd, iface)) continue;
     rmSync(path, { force: true });
-    const fd = tcxAttach(ifindex, iface, h.point, progs[h.prog]);
+    const fd = tcxAttach(ifindex, iface, h.point, h.progFd);
     try {
       pinFd(fd, path);
     } finally {
@@ -85,11 +92,16 @@ function attachTcx(pinRoot: string, iface: string, ifindex: number, progs: Progr
   }
 }
 
-function attachClsact(iface: string, ifindex: number, progs: Programs, previous: AttachRecord | undefined): number {
+function attachClsact(
+  iface: string,
+  ifindex: number,
+  hooks: readonly Hook[],
+  previous: AttachRecord | undefined,
+): number {
   const created = tcHookCreate(ifindex, iface);
   const keep = previous !== undefined && (previous.flags & ATTACH_FLAGS.qdiscCreated) !== 0;
-  for (const h of HOOKS) {
-    tcAttach(ifindex, iface, h.point, progs[h.prog], { handle: TC_HANDLE, priority: TC_PRIORITY, replace: true });
+  for (const h of hooks) {
+    tcAttach(ifindex, iface, h.point, h.progFd, { handle: TC_HANDLE, priority: TC_PRIORITY, replace: true });
   }
   return ATTACH_FLAGS.clsact | (created || keep ? ATTACH_FLAGS.qdiscCreated : 0);
 }
@@ -97,7 +109,7 @@ function attachClsact(iface: string, ifindex: number, progs: Programs, previous:
 /** Removes what `record` says sluice attached; an interface that is gone is not an error. */
 export function detach(pinRoot: string, record: AttachRecord, only?: AttachMode): void {
   if ((record.flags & ATTACH_FLAGS.tcx) !== 0 && only !== 'clsact') {
-    for (const h of HOOKS) rmSync(linkPinPath(pinRoot, record.iface, h.point), { force: true });
+    for (const point of POINTS) rmSync(linkPinPath(pinRoot, record.iface, point), { force: true });
   }
   if ((record.flags & ATTACH_FLAGS.clsact) === 0 || only === 'tcx') return;
   const ifindex = ifIndex(record.iface);
@@ -106,19 +118,19 @@ export function detach(pinRoot: string, record: AttachRecord, only?: AttachMode)
     tcHookDestroy(ifindex, record.iface);
     return;
   }
-  for (const h of HOOKS) tcDetach(ifindex, record.iface, h.point, { handle: TC_HANDLE, priority: TC_PRIORITY });
+  for (const point of POINTS) tcDetach(ifindex, record.iface, point, { handle: TC_HANDLE, priority: TC_PRIORITY });
 }
 
 /**
- * Attaches both programs to `iface` (replacing sluice's own earlier
- * attachment atomically), then removes an attachment of the other mode.
- * Returns the record to keep.
+ * Attaches `hooks` to `iface` (replacing sluice's own earlier attachment
+ * atomically), then removes an attachment of the other mode. Returns the
+ * record to keep.
  */
 export function attach(
   pinRoot: string,
   iface: string,
   mode: AttachMode,
-  progs: Programs,
+  hooks: readonly Hook[],
   previous: AttachRecord | undefined,
 ): AttachRecord {
   const ifindex = ifIndex(iface);
@@ -127,11 +139,11 @@ export function attach(
   }
   let flags: number;
   if (mode === 'tcx') {
-    attachTcx(pinRoot, iface, ifindex, progs);
+    attachTcx(pinRoot, iface, ifindex, hooks);
     flags = ATTACH_FLAGS.tcx;
     if (previous !== undefined) detach(pinRoot, previous, 'clsact');
   } else {
-    flags = attachClsact(iface, ifindex, progs, previous);
+    flags = attachClsact(iface, ifindex, hooks, previous);
     if (previous !== undefined) detach(pinRoot, previous, 'tcx');
   }
   return { iface, flags };

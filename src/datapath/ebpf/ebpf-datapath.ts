@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 
 import type { CompiledPolicy } from '../../model/compiled.js';
 import type { ApplyStats, Datapath, NodeContext } from '../types.js';
-import { attach, detach, probeTcx, type AttachMode, type Programs } from './attach.js';
+import { attach, detach, podHooks, probeTcx, uplinkHooks, type AttachMode, type Hook } from './attach.js';
 import { plan } from './encode.js';
 import { assignIds, idsFromNames } from './ids.js';
 import * as L from './layout.js';
@@ -28,9 +28,17 @@ export interface EbpfDatapathOptions {
   readonly ctEntries?: number;
   /** tcx links (kernel >= 6.6) or clsact filters; 'auto' probes tcx on the first interface. */
   readonly useTcx?: boolean | 'auto';
+  /**
+   * The node's uplinks: sluice_to_remote runs at their tc egress and judges
+   * the deferred egress of pods' packets to a Service VIP whose backend is
+   * on another node. Without them only local backends are judged.
+   */
+  readonly uplinks?: readonly string[];
+  /** skb->mark bit for "egress verdict pending" (bpf/lib/service.h); 0 turns the deferral off. */
+  readonly serviceMark?: number;
 }
 
-const PROGRAMS = { fromPod: 'sluice_from_pod', toPod: 'sluice_to_pod' } as const;
+const PROGRAMS = { fromPod: 'sluice_from_pod', toPod: 'sluice_to_pod', toRemote: 'sluice_to_remote' } as const;
 
 export class EbpfDatapath implements Datapath {
   readonly kind = 'ebpf';
@@ -76,6 +84,11 @@ export class EbpfDatapath implements Datapath {
     try {
       const ct = this.options.ctEntries;
       if (ct !== undefined && !existsSync(`${this.pinRoot}/${L.MAPS.ct.name}`)) obj.setMaxEntries(L.MAPS.ct.name, ct);
+      if (this.options.serviceMark !== undefined) {
+        const mark = Buffer.alloc(4);
+        mark.writeUInt32LE(this.options.serviceMark);
+        obj.setGlobal('service_mark', mark);
+      }
       obj.load();
       this.pinPrograms(obj);
     } catch (err) {
@@ -101,6 +114,7 @@ export class EbpfDatapath implements Datapath {
     return {
       names: ref(L.MAPS.names),
       hostAddrs: ref(L.MAPS.hostAddrs),
+      services: ref(L.MAPS.services),
       peers: ref(L.MAPS.peers),
       policy: ref(L.MAPS.policy),
       endpoints: ref(L.MAPS.endpoints),
@@ -108,35 +122,48 @@ export class EbpfDatapath implements Datapath {
     };
   }
 
-  private programs(obj: BpfObject): Programs {
-    return { fromPod: obj.programFd(PROGRAMS.fromPod), toPod: obj.programFd(PROGRAMS.toPod) };
+  /** Hooks per interface: pods' host veths and the uplinks. */
+  private wantedHooks(obj: BpfObject, node: NodeContext): Map<string, Hook[]> {
+    const fd = (name: string): number => obj.programFd(name);
+    const out = new Map<string, Hook[]>();
+    for (const iface of [...node.interfaces.values()].sort()) {
+      out.set(iface, podHooks(fd(PROGRAMS.fromPod), fd(PROGRAMS.toPod)));
+    }
+    for (const iface of this.options.uplinks ?? []) out.set(iface, uplinkHooks(fd(PROGRAMS.toRemote)));
+    return out;
   }
 
-  private attachMode(progs: Programs, ifaces: readonly string[]): AttachMode {
+  private attachMode(obj: BpfObject, ifaces: readonly string[]): AttachMode {
     if (this.mode === undefined) {
       const first = ifaces[0];
       if (first === undefined) return 'tcx';
-      this.mode = probeTcx(first, progs.fromPod) ? 'tcx' : 'clsact';
+      this.mode = probeTcx(first, obj.programFd(PROGRAMS.fromPod)) ? 'tcx' : 'clsact';
     }
     return this.mode;
   }
 
   /** Attaches every listed interface (again: replacing atomically), detaches those no longer listed. */
   private syncAttachments(obj: BpfObject, names: MapRef, node: NodeContext, state: NamesState): void {
-    const progs = this.programs(obj);
-    const wanted = [...new Set(node.interfaces.values())].sort();
+    const wanted = this.wantedHooks(obj, node);
     const previous = new Map([...state.attachments].map(([iface, a]) => [iface, a.id]));
-    const ids = assignIds(previous, wanted);
-    const mode = this.attachMode(progs, wanted);
-    for (const [iface, id] of ids) {
-      const record = attach(this.pinRoot, iface, mode, progs, state.attachments.get(iface)?.record);
-      writeAttachment(names, id, record);
+    const ids = assignIds(previous, wanted.keys());
+    const mode = this.attachMode(obj, [...wanted.keys()]);
+    const failures: unknown[] = [];
+    for (const [iface, hooks] of wanted) {
+      try {
+        const record = attach(this.pinRoot, iface, mode, hooks, state.attachments.get(iface)?.record);
+        writeAttachment(names, ids.get(iface) ?? 0, record);
+      } catch (err) {
+        failures.push(err);
+      }
     }
     for (const [iface, { id, record }] of state.attachments) {
-      if (ids.has(iface)) continue;
+      if (wanted.has(iface)) continue;
       detach(this.pinRoot, record);
       removeAttachment(names, id);
     }
+    // One missing interface must not keep the others unenforced: attach all, then report.
+    if (failures.length > 0) throw failures[0];
   }
 
   private cleanupSync(): void {

@@ -7,6 +7,8 @@
  * Mapping of the model's lookup semantics (src/model/compiled.ts):
  * - endpoints:  every address of a local endpoint → its ids and isolation;
  * - host_addrs: NodeContext.hostAddresses;
+ * - services:   NodeContext.serviceCidrs (egress to them is judged after
+ *               DNAT, see bpf/lib/service.h);
  * - peers:      peerPrefixes → peer class id (WORLD_CLASS → 0, stored for
  *               except atoms so they shadow the wider prefix);
  * - policy:     per (rule set, direction) used by an endpoint, each tuple:
@@ -15,6 +17,8 @@
  *               the program tries after the packet's own class;
  * - names:      id → name for every id in use (see ids.ts).
  */
+
+import ipaddr from 'ipaddr.js';
 
 import { ANY_CLASS, WORLD_CLASS, type CompiledPolicy, type Direction, type AllowTuple } from '../../model/compiled.js';
 import type { Protocol } from '../../model/k8s.js';
@@ -32,7 +36,7 @@ export interface Entry {
 /** Entries by hex of the key bytes. */
 export type Entries = ReadonlyMap<string, Entry>;
 
-export const PLANNED_MAPS = ['names', 'hostAddrs', 'peers', 'policy', 'endpoints'] as const;
+export const PLANNED_MAPS = ['names', 'hostAddrs', 'services', 'peers', 'policy', 'endpoints'] as const;
 export type PlannedMap = (typeof PLANNED_MAPS)[number];
 
 export type MapContents = Readonly<Record<PlannedMap, Entries>>;
@@ -120,6 +124,18 @@ function encodeHostAddrs(node: NodeContext): Entries {
   return out.entries;
 }
 
+function encodeServices(node: NodeContext): Entries {
+  const out = new EntryBuilder();
+  const value = L.serviceValue.encode({ flags: 0 });
+  for (const cidr of node.serviceCidrs) {
+    const [ip, bits] = ipaddr.parseCIDR(cidr);
+    const network =
+      ip.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+    out.add(L.peerKey.encode(peerPrefix(`${network.toString()}/${bits}`)), value);
+  }
+  return out.entries;
+}
+
 function encodePeers(model: CompiledPolicy, ids: IdState): Entries {
   const out = new EntryBuilder();
   for (const p of model.peerPrefixes) {
@@ -200,6 +216,7 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
     maps: {
       names: encodeNames(ids),
       hostAddrs: encodeHostAddrs(node),
+      services: encodeServices(node),
       peers: encodePeers(model, ids),
       policy: encodePolicy(model, ids),
       endpoints: encodeEndpoints(model, ids),

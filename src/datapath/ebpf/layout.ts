@@ -16,6 +16,7 @@ export const endpoint = defineStruct('sluice_endpoint', [
   f('flags', 'u32'),
 ]);
 export const hostValue = defineStruct('sluice_host_value', [f('flags', 'u32')]);
+export const serviceValue = defineStruct('sluice_service_value', [f('flags', 'u32')]);
 export const peerKey = defineStruct('sluice_peer_key', [
   f('prefixlen', 'u32'),
   f('family', 'u8'),
@@ -144,6 +145,7 @@ export const STRUCTS: readonly StructLayout[] = [
   addrKey,
   endpoint,
   hostValue,
+  serviceValue,
   peerKey,
   peerValue,
   policyKey,
@@ -178,10 +180,11 @@ export const REASON = {
   fragmentUnknown: 9,
   malformed: 10,
   revalidateDeny: 11,
+  serviceDeferred: 12,
 } as const;
 export const ENDPOINT_FLAGS = { ingressIsolated: 1 << 0, egressIsolated: 1 << 1 } as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
-export const CT_FLAGS = { seenReply: 1 << 0, finFwd: 1 << 1, finRev: 1 << 2, rst: 1 << 3 } as const;
+export const CT_FLAGS = { seenReply: 1 << 0, finFwd: 1 << 1, finRev: 1 << 2, rst: 1 << 3, service: 1 << 4 } as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
 export const PEER_CLASS = { world: 0, any: 0x7fffffff } as const;
 export const NAME_KIND = { endpoint: 1, ruleset: 2, peerClass: 3, policy: 4, attachment: 5 } as const;
@@ -216,6 +219,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_REASON_FRAGMENT_UNKNOWN: REASON.fragmentUnknown,
       SLUICE_REASON_MALFORMED: REASON.malformed,
       SLUICE_REASON_REVALIDATE_DENY: REASON.revalidateDeny,
+      SLUICE_REASON_SERVICE_DEFERRED: REASON.serviceDeferred,
     },
   },
   {
@@ -233,6 +237,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_CT_FIN_FWD: CT_FLAGS.finFwd,
       SLUICE_CT_FIN_REV: CT_FLAGS.finRev,
       SLUICE_CT_RST: CT_FLAGS.rst,
+      SLUICE_CT_SERVICE: CT_FLAGS.service,
     },
   },
   {
@@ -284,6 +289,7 @@ export interface MapSpec {
 export const MAPS = {
   endpoints: { name: 'sluice_endpoints', key: addrKey, value: endpoint },
   hostAddrs: { name: 'sluice_host_addrs', key: addrKey, value: hostValue },
+  services: { name: 'sluice_services', key: peerKey, value: serviceValue },
   peers: { name: 'sluice_peers', key: peerKey, value: peerValue },
   policy: { name: 'sluice_policy', key: policyKey, value: policyValue },
   ct: { name: 'sluice_ct', key: ctKey, value: ctValue },

@@ -3,8 +3,8 @@
  * and writes a plan's diff in an order that never lets a packet see a state
  * allowing more than the old or the new model:
  *
- *   upserts  names → host_addrs → peers → policy → endpoints
- *   deletes  endpoints → policy → peers → host_addrs → names
+ *   upserts  names → host_addrs → services → peers → policy → endpoints
+ *   deletes  endpoints → policy → peers → services → host_addrs → names
  *
  * New rule sets and peer classes get fresh ids (ids.ts), so their entries are
  * complete before an endpoint points at them; the old entries go only after
@@ -18,9 +18,9 @@ import { diff, type Entries, type Entry, type MapDiff, type Plan, type PlannedMa
 import * as L from './layout.js';
 import { mapDelete, mapKeys, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
 
-const UPSERT_ORDER: readonly PlannedMap[] = ['names', 'hostAddrs', 'peers', 'policy', 'endpoints'];
-const DELETE_ORDER: readonly PlannedMap[] = ['endpoints', 'policy', 'peers', 'hostAddrs', 'names'];
-const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'peers', 'policy', 'endpoints'];
+const UPSERT_ORDER: readonly PlannedMap[] = ['names', 'hostAddrs', 'services', 'peers', 'policy', 'endpoints'];
+const DELETE_ORDER: readonly PlannedMap[] = ['endpoints', 'policy', 'peers', 'services', 'hostAddrs', 'names'];
+const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'services', 'peers', 'policy', 'endpoints'];
 
 export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef>>;
 
@@ -45,6 +45,7 @@ export function readEntries(m: MapRef, spec: KeyedSpec): Map<string, Entry> {
 export const PLANNED_SPECS: Readonly<Record<PlannedMap, L.MapSpec>> = {
   names: L.MAPS.names,
   hostAddrs: L.MAPS.hostAddrs,
+  services: L.MAPS.services,
   peers: L.MAPS.peers,
   policy: L.MAPS.policy,
   endpoints: L.MAPS.endpoints,
@@ -61,6 +62,7 @@ export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
   return {
     names,
     hostAddrs: read('hostAddrs'),
+    services: read('services'),
     peers: read('peers'),
     policy: read('policy'),
     endpoints: read('endpoints'),

@@ -17,6 +17,7 @@ import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
 import { openPinned, pinFd, type MapRef } from './map-ops.js';
 import { readEntries, writePlan, type PlannedRefs } from './maps.js';
+import { inNetns } from './netns.js';
 import { readNames, removeAttachment, writeAttachment, type NamesState } from './names.js';
 import { BpfObject } from './object.js';
 
@@ -34,6 +35,11 @@ export interface EbpfDatapathOptions {
    * on another node. Without them only local backends are judged.
    */
   readonly uplinks?: readonly string[];
+  /**
+   * Network namespace (name under /run/netns, or a path) whose interfaces
+   * are attached; default: the agent's own. Maps and pins are global.
+   */
+  readonly netns?: string;
   /** skb->mark bit for "egress verdict pending" (bpf/lib/service.h); 0 turns the deferral off. */
   readonly serviceMark?: number;
 }
@@ -55,11 +61,11 @@ export class EbpfDatapath implements Datapath {
   }
 
   apply(model: CompiledPolicy, node: NodeContext): Promise<ApplyStats> {
-    return Promise.resolve().then(() => this.applySync(model, node));
+    return Promise.resolve().then(() => inNetns(this.options.netns, () => this.applySync(model, node)));
   }
 
   cleanup(): Promise<void> {
-    return Promise.resolve().then(() => this.cleanupSync());
+    return Promise.resolve().then(() => inNetns(this.options.netns, () => this.cleanupSync()));
   }
 
   close(): Promise<void> {

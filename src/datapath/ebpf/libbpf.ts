@@ -72,6 +72,7 @@ export const raw = {
   vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
   close: libc.func('int close(int fd)'),
   ifNameToIndex: libc.func('unsigned int if_nametoindex(const char *ifname)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
 } as const;
 
 /** Opaque native handle returned by libbpf (never dereferenced here). */
@@ -110,6 +111,11 @@ export function bpfError(code: ErrorCode, operation: string, errno: number, cont
 export function check(rc: number, code: ErrorCode, operation: string, context: ErrorContext = {}): number {
   if (rc < 0) throw bpfError(code, operation, -rc, context);
   return rc;
+}
+
+/** errno of the last native call (for libc calls that return -1). */
+export function lastErrno(): number {
+  return koffi.errno();
 }
 
 /** For calls that return NULL and set errno. */

@@ -1,86 +1,150 @@
-import type { ClusterSnapshot, NetworkPolicy, Pod } from '../model/k8s.js';
-import type { CompiledPolicy, Direction, DirectionState, Endpoint, RuleSet } from '../model/compiled.js';
-import { compareIds, isPolicyPod, policyId, PolicySelection } from './isolation.js';
-import { buildClasses, peerClassList } from './peer-classes.js';
-import { grantsOf, namedPortKey, type Grant, type PeerDef } from './peers.js';
-import { buildRuleSet } from './rule-sets.js';
+import type { ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import type { CompiledPolicy, RuleSet } from '../model/compiled.js';
+import { ClassContext, type ClassInput } from './class-context.js';
+import { compareIds, isPolicyPod, PolicySelection, type Selection, type SideSelection } from './isolation.js';
+import { NodeState } from './node-state.js';
+import { ClassTableBuilder, peerClassList } from './peer-classes.js';
+import { namedPortKey, policyGrants, type PeerDef, type PolicyGrants } from './peers.js';
+import { PodFactsCache, type PodFacts } from './pod-facts.js';
+import { PortMatches } from './ports.js';
+import { ProvenanceLists } from './provenance-lists.js';
+import { SortedList } from './sorted-list.js';
 
-interface Selected {
-  readonly pod: Pod;
-  readonly ingress: readonly NetworkPolicy[];
-  readonly egress: readonly NetworkPolicy[];
+/**
+ * A compiler that keeps its work between calls. `compile` is pure in its
+ * results: the same snapshot gives the same (deep-equal) model whatever was
+ * compiled before. Caches are keyed by object identity (pods, policies and
+ * namespaces are immutable; the cluster state keeps unchanged objects
+ * referentially identical), so a recompile after a small change only
+ * redoes the work that the change touches.
+ */
+export interface Compiler {
+  compile(snapshot: ClusterSnapshot, nodeName?: string): CompiledPolicy;
 }
 
 /**
  * The pure entry point: cluster state and a node name in, the compiled model
  * out. With `nodeName` undefined every pod is a local endpoint (simulate,
- * explain). Output is sorted and deterministic.
+ * explain). Output is sorted and deterministic. Each call starts from
+ * scratch; a long-lived caller should hold a `createCompiler()` instead.
  */
 export function compile(snapshot: ClusterSnapshot, nodeName?: string): CompiledPolicy {
-  const namespaces = new Map(snapshot.namespaces.map((n) => [n.name, n]));
-  const pods = snapshot.pods.filter(isPolicyPod).sort((a, b) => compareIds(podId(a), podId(b)));
-  const selection = new PolicySelection(snapshot.policies);
-  const local: Selected[] = pods
-    .filter((p) => nodeName === undefined || p.nodeName === nodeName)
-    .map((pod) => ({ pod, ingress: selection.selecting(pod, 'ingress'), egress: selection.selecting(pod, 'egress') }));
+  return createCompiler().compile(snapshot, nodeName);
+}
 
-  const peers = new Map<string, PeerDef>();
-  const grants = new Map<string, Grant[]>();
-  const grantsFor = (policy: NetworkPolicy, direction: Direction): Grant[] => {
-    const key = `${direction} ${policyId(policy)}`;
-    let list = grants.get(key);
-    if (list === undefined) {
-      const rules = direction === 'ingress' ? policy.ingress : policy.egress;
-      list = grantsOf({ id: policyId(policy), namespace: policy.namespace, rules }, direction, peers);
-      grants.set(key, list);
-    }
-    return list;
-  };
-  const egressNamed = new Set<string>();
-  for (const s of local) {
-    for (const p of s.ingress) grantsFor(p, 'ingress');
-    for (const p of s.egress) {
-      for (const g of grantsFor(p, 'egress')) {
-        if (g.port?.kind === 'named') egressNamed.add(namedPortKey(g.port.protocol, g.port.name));
-      }
-    }
-  }
-
-  const table = buildClasses({ pods, namespaces, peers, egressNamed });
-  const ruleSets = new Map<string, RuleSet>();
-  const memo = new Map<string, RuleSet>();
-  const stateFor = (s: Selected, direction: Direction): DirectionState => {
-    const policies = s[direction];
-    if (policies.length === 0) return { isolated: false, policies: [], ruleSet: undefined };
-    const ids = policies.map(policyId);
-    const all = policies.flatMap((p) => grantsFor(p, direction));
-    const ownPorts = direction === 'ingress' && all.some((g) => g.port?.kind === 'named');
-    const memoKey = JSON.stringify([direction, ids, ownPorts ? s.pod.containerPorts : null]);
-    let rs = memo.get(memoKey);
-    if (rs === undefined) {
-      rs = buildRuleSet(all, direction, s.pod, table);
-      memo.set(memoKey, rs);
-      ruleSets.set(rs.key, rs);
-    }
-    return { isolated: true, policies: ids, ruleSet: rs.key };
-  };
-  const endpoints: Endpoint[] = local.map((s) => ({
-    pod: podId(s.pod),
-    ips: s.pod.ips,
-    ingress: stateFor(s, 'ingress'),
-    egress: stateFor(s, 'egress'),
-  }));
-
-  return {
-    nodeName,
-    endpoints,
-    ruleSets: [...ruleSets.values()].sort((a, b) => compareIds(a.key, b.key)),
-    peerClasses: peerClassList(table),
-    peerPrefixes: table.prefixes,
-    warnings: table.warnings,
-  };
+export function createCompiler(): Compiler {
+  return new IncrementalCompiler();
 }
 
 export function podId(p: Pod): string {
   return `${p.namespace}/${p.name}`;
+}
+
+interface PolicyGeneration {
+  readonly members: ReadonlySet<NetworkPolicy>;
+  readonly selection: PolicySelection;
+}
+
+interface NamespaceGeneration {
+  readonly members: ReadonlySet<Namespace>;
+  readonly byName: ReadonlyMap<string, Namespace>;
+}
+
+/** Node states kept at once (one per node name compiled for). */
+const MAX_NODE_STATES = 4;
+
+class IncrementalCompiler implements Compiler {
+  private readonly facts = new PodFactsCache();
+  private readonly grants = new WeakMap<NetworkPolicy, PolicyGrants>();
+  private readonly ports = new PortMatches();
+  private readonly lists = new ProvenanceLists();
+  private readonly sortedPods = new SortedList<PodFacts>((a, b) => compareIds(a.id, b.id));
+  private readonly nodes = new Map<string | undefined, NodeState>();
+  private policies: PolicyGeneration | undefined;
+  private namespaces: NamespaceGeneration | undefined;
+
+  compile(snapshot: ClusterSnapshot, nodeName?: string): CompiledPolicy {
+    const policies = this.policyGeneration(snapshot.policies);
+    const namespaces = this.namespaceGeneration(snapshot.namespaces);
+    const pods = this.sortedPods.update(snapshot.pods.filter(isPolicyPod).map((p) => this.facts.get(p)));
+    const local = nodeName === undefined ? pods : pods.filter((f) => f.pod.nodeName === nodeName);
+    const selections = local.map((f) => policies.selection.selecting(f.pod, f.selKey));
+    const node = this.nodeState(nodeName, this.classInput(selections, namespaces.byName), policies.members);
+    const { table, changed } = node.classes.build(pods);
+    if (changed !== undefined) node.invalidate(changed);
+    const ruleSets = new Map<string, RuleSet>();
+    const endpoints = local.map((f, i) => node.endpoint(f, selections[i] as Selection, table, ruleSets));
+    return {
+      nodeName,
+      endpoints,
+      ruleSets: [...ruleSets.values()].sort((a, b) => compareIds(a.key, b.key)),
+      peerClasses: peerClassList(table),
+      peerPrefixes: table.prefixes,
+      warnings: table.warnings,
+    };
+  }
+
+  private grantsOf = (policy: NetworkPolicy): PolicyGrants => {
+    let g = this.grants.get(policy);
+    if (g === undefined) {
+      g = policyGrants(policy);
+      this.grants.set(policy, g);
+    }
+    return g;
+  };
+
+  private policyGeneration(policies: readonly NetworkPolicy[]): PolicyGeneration {
+    if (this.policies === undefined || !sameMembers(this.policies.members, policies)) {
+      this.policies = { members: new Set(policies), selection: new PolicySelection(policies, this.grantsOf) };
+    }
+    return this.policies;
+  }
+
+  private namespaceGeneration(namespaces: readonly Namespace[]): NamespaceGeneration {
+    if (this.namespaces === undefined || !sameMembers(this.namespaces.members, namespaces)) {
+      this.namespaces = { members: new Set(namespaces), byName: new Map(namespaces.map((n) => [n.name, n])) };
+    }
+    return this.namespaces;
+  }
+
+  /** The peers and egress named ports of every policy that selects a local endpoint. */
+  private classInput(selections: readonly Selection[], namespaces: ReadonlyMap<string, Namespace>): ClassInput {
+    const sides = new Set<SideSelection>();
+    for (const s of selections) {
+      sides.add(s.ingress);
+      sides.add(s.egress);
+    }
+    const seen = { ingress: new Set<NetworkPolicy>(), egress: new Set<NetworkPolicy>() };
+    const peers = new Map<string, PeerDef>();
+    const egressNamed = new Set<string>();
+    for (const side of sides) {
+      for (const policy of side.policies) {
+        if (seen[side.direction].has(policy)) continue;
+        seen[side.direction].add(policy);
+        const g = this.grantsOf(policy);
+        for (const [id, def] of g.peers[side.direction]) if (!peers.has(id)) peers.set(id, def);
+        if (side.direction !== 'egress') continue;
+        for (const { port } of g.egress)
+          if (port?.kind === 'named') egressNamed.add(namedPortKey(port.protocol, port.name));
+      }
+    }
+    return { peers, namespaces, egressNamed: [...egressNamed].sort() };
+  }
+
+  private nodeState(nodeName: string | undefined, input: ClassInput, policies: ReadonlySet<NetworkPolicy>): NodeState {
+    let node = this.nodes.get(nodeName);
+    if (node === undefined || !node.context.serves(input)) {
+      const classes = new ClassTableBuilder(new ClassContext(input));
+      node = new NodeState(classes, policies, this.ports, this.lists);
+    } else if (node.policies !== policies) {
+      node = node.withPolicies(policies);
+    }
+    if (!this.nodes.has(nodeName) && this.nodes.size >= MAX_NODE_STATES) this.nodes.clear();
+    this.nodes.set(nodeName, node);
+    return node;
+  }
+}
+
+function sameMembers<T>(members: ReadonlySet<T>, list: readonly T[]): boolean {
+  return members.size === list.length && list.every((x) => members.has(x));
 }

@@ -1,8 +1,9 @@
-import type { PeerDef } from './peers.js';
-import { cidrPrefix, familyBits, prefixKey, truncate, type Prefix } from './prefix.js';
+import type { IpBlock } from '../model/k8s.js';
+import { cidrPrefix, keyAt, keyOf, type Prefix } from './prefix.js';
 
 interface Hit {
-  readonly peerId: string;
+  /** Ordinal of the peer in its `ClassContext`. */
+  readonly ord: number;
   readonly except: boolean;
 }
 
@@ -17,20 +18,18 @@ export class IpBlockIndex {
   /** Every distinct cidr/except prefix, in insertion order. */
   readonly prefixes: Prefix[] = [];
 
-  constructor(peers: Iterable<PeerDef>) {
+  constructor(blocks: Iterable<{ readonly ord: number; readonly block: IpBlock }>) {
     const lengthSets: Record<4 | 6, Set<number>> = { 4: new Set(), 6: new Set() };
-    for (const def of peers) {
-      const block = def.peer.ipBlock;
-      if (block === undefined) continue;
-      this.add(cidrPrefix(block.cidr), { peerId: def.id, except: false }, lengthSets);
-      for (const ex of block.except) this.add(cidrPrefix(ex), { peerId: def.id, except: true }, lengthSets);
+    for (const { ord, block } of blocks) {
+      this.add(cidrPrefix(block.cidr), { ord, except: false }, lengthSets);
+      for (const ex of block.except) this.add(cidrPrefix(ex), { ord, except: true }, lengthSets);
     }
     this.lengths[4] = [...lengthSets[4]].sort((a, b) => a - b);
     this.lengths[6] = [...lengthSets[6]].sort((a, b) => a - b);
   }
 
   private add(p: Prefix, hit: Hit, lengthSets: Record<4 | 6, Set<number>>): void {
-    const key = prefixKey(p.family, p.length, p.network);
+    const key = keyOf(p);
     let list = this.hits.get(key);
     if (list === undefined) {
       list = [];
@@ -42,28 +41,25 @@ export class IpBlockIndex {
   }
 
   /**
-   * The ipBlock peers matching every address of `p` (p itself or a longer
-   * prefix inside it): "ipBlock defines policy on a particular IPBlock ...
-   * except is a slice of CIDRs that should not be included within an IPBlock".
-   * An except only removes addresses from its own ipBlock.
+   * Ordinals, ascending, of the ipBlock peers matching every address of `p`
+   * (p itself or a longer prefix inside it): "ipBlock defines policy on a
+   * particular IPBlock ... except is a slice of CIDRs that should not be
+   * included within an IPBlock". An except only removes addresses from its
+   * own ipBlock.
    */
-  membersOf(p: Prefix): string[] {
-    const inside = new Set<string>();
-    const excepted = new Set<string>();
+  membersOf(p: Prefix): number[] {
+    const inside = new Set<number>();
+    const excepted = new Set<number>();
     for (const length of this.lengths[p.family]) {
       if (length > p.length) break;
-      const list = this.hits.get(prefixKey(p.family, length, truncate(p.family, p.network, length)));
+      const list = this.hits.get(keyAt(p, length));
       if (list === undefined) continue;
-      for (const hit of list) (hit.except ? excepted : inside).add(hit.peerId);
+      for (const hit of list) (hit.except ? excepted : inside).add(hit.ord);
     }
-    return [...inside].filter((id) => !excepted.has(id));
+    return [...inside].filter((ord) => !excepted.has(ord)).sort((a, b) => a - b);
   }
 
   get isEmpty(): boolean {
     return this.prefixes.length === 0;
-  }
-
-  static fullLength(family: 4 | 6): number {
-    return familyBits(family);
   }
 }

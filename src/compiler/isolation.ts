@@ -1,6 +1,26 @@
 import type { NetworkPolicy, Pod } from '../model/k8s.js';
 import type { Direction } from '../model/compiled.js';
-import { labelsKey, selectorMatches } from './selectors.js';
+import type { Grant, PolicyGrants } from './peers.js';
+import { selectorMatches } from './selectors.js';
+
+/** The policies that select a pod for one direction, and what follows from them. */
+export interface SideSelection {
+  readonly direction: Direction;
+  /** Sorted by namespace/name. */
+  readonly policies: readonly NetworkPolicy[];
+  readonly ids: readonly string[];
+  /** Every grant of those policies, in policy order. */
+  readonly grants: readonly Grant[];
+  /** An ingress grant names a port, so the rule set also depends on the pod's own container ports. */
+  readonly ownPorts: boolean;
+  /** Identifies the policy list within one policy generation. */
+  readonly key: string;
+}
+
+export interface Selection {
+  readonly ingress: SideSelection;
+  readonly egress: SideSelection;
+}
 
 /**
  * "podSelector selects the pods to which this NetworkPolicy object applies.
@@ -10,9 +30,14 @@ import { labelsKey, selectorMatches } from './selectors.js';
  */
 export class PolicySelection {
   private readonly byNamespace = new Map<string, NetworkPolicy[]>();
-  private readonly memo = new Map<string, { ingress: NetworkPolicy[]; egress: NetworkPolicy[] }>();
+  private readonly memo = new Map<string, Selection>();
+  /** One object per distinct policy list, so that caches keyed by it are shared. */
+  private readonly sides = new Map<string, SideSelection>();
 
-  constructor(policies: readonly NetworkPolicy[]) {
+  constructor(
+    policies: readonly NetworkPolicy[],
+    private readonly grantsOf: (p: NetworkPolicy) => PolicyGrants,
+  ) {
     const sorted = [...policies].sort((a, b) => compareIds(policyId(a), policyId(b)));
     for (const p of sorted) {
       const list = this.byNamespace.get(p.namespace);
@@ -21,16 +46,39 @@ export class PolicySelection {
     }
   }
 
-  /** Policies selecting `pod` for `direction`, sorted by namespace/name. */
-  selecting(pod: Pod, direction: Direction): readonly NetworkPolicy[] {
-    const key = `${pod.namespace}\n${labelsKey(pod.labels)}`;
-    let hit = this.memo.get(key);
+  /** Policies selecting `pod`; `selKey` is its namespace and canonical labels (see `labelsKey`). */
+  selecting(pod: Pod, selKey: string): Selection {
+    let hit = this.memo.get(selKey);
     if (hit === undefined) {
-      const selected = (this.byNamespace.get(pod.namespace) ?? []).filter((p) => selectorMatches(p.podSelector, pod.labels));
-      hit = { ingress: selected.filter((p) => p.ingressEnabled), egress: selected.filter((p) => p.egressEnabled) };
-      this.memo.set(key, hit);
+      const selected = (this.byNamespace.get(pod.namespace) ?? []).filter((p) =>
+        selectorMatches(p.podSelector, pod.labels),
+      );
+      hit = {
+        ingress: this.side(
+          'ingress',
+          selected.filter((p) => p.ingressEnabled),
+        ),
+        egress: this.side(
+          'egress',
+          selected.filter((p) => p.egressEnabled),
+        ),
+      };
+      this.memo.set(selKey, hit);
     }
-    return hit[direction];
+    return hit;
+  }
+
+  private side(direction: Direction, policies: NetworkPolicy[]): SideSelection {
+    const ids = policies.map(policyId);
+    const key = `${direction}\n${ids.join('\n')}`;
+    let side = this.sides.get(key);
+    if (side === undefined) {
+      const grants = policies.flatMap((p) => this.grantsOf(p)[direction]);
+      const ownPorts = direction === 'ingress' && grants.some((g) => g.port?.kind === 'named');
+      side = { direction, policies, ids, grants, ownPorts, key };
+      this.sides.set(key, side);
+    }
+    return side;
   }
 }
 

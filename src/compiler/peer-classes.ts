@@ -1,145 +1,133 @@
-import type { Namespace, Pod } from '../model/k8s.js';
-import { WORLD_CLASS, type CompileWarning, type PeerClass, type PeerPrefix } from '../model/compiled.js';
-import { IpBlockIndex } from './ipblock-index.js';
-import { podMatchesSelectorPeer, resolveNamedPort, type PeerDef } from './peers.js';
-import { addressPrefix, comparePrefixes, formatPrefix, keyOf, prefixKey, truncate, type Prefix } from './prefix.js';
-import { labelsKey } from './selectors.js';
-import { stableKey } from './stable-key.js';
+import type { CompileWarning, PeerClass, PeerPrefix } from '../model/compiled.js';
+import type { AddressClass, ClassContext, ClassShape } from './class-context.js';
+import type { PodFacts } from './pod-facts.js';
+import { comparePrefixes } from './prefix.js';
+import { SortedList } from './sorted-list.js';
 
-/** What every address of one class shares: the peers it belongs to and how egress named ports resolve on it. */
-export interface ClassFacts {
-  readonly key: string;
-  readonly members: readonly string[];
-  /** `TCP/http` → port, for the named ports used by egress rules; empty for non-pod addresses. */
-  readonly named: ReadonlyMap<string, number>;
-  readonly pods: string[];
+/** The classes present in one compile, ranked for sorting rule-set tuples. */
+export interface ClassSet {
+  readonly shapes: ReadonlySet<ClassShape>;
+  /** Sorted by key. The rank of a shape is its index + 1; rank 0 is `ANY_CLASS`, which sorts first. */
+  readonly sorted: readonly ClassShape[];
+  readonly rank: ReadonlyMap<ClassShape, number>;
+  /** Ranks, ascending, of the classes each peer (by ordinal) contains. */
+  readonly byPeer: readonly (readonly number[])[];
 }
 
+/** The class side of one compile. */
 export interface ClassTable {
-  readonly classes: Map<string, ClassFacts>;
-  readonly byPeer: Map<string, ClassFacts[]>;
-  readonly prefixes: PeerPrefix[];
-  readonly warnings: CompileWarning[];
+  readonly set: ClassSet;
+  /** Pods whose addresses resolve to each class, `namespace/name`, sorted. */
+  readonly pods: ReadonlyMap<ClassShape, readonly string[]>;
+  readonly prefixes: readonly PeerPrefix[];
+  readonly warnings: readonly CompileWarning[];
 }
 
-export interface ClassInput {
-  /** Pods that may be peers (have addresses, not hostNetwork, not finished), sorted by namespace/name. */
-  readonly pods: readonly Pod[];
-  readonly namespaces: ReadonlyMap<string, Namespace>;
-  readonly peers: ReadonlyMap<string, PeerDef>;
-  /** Named ports (`TCP/http`) used by egress rules. */
-  readonly egressNamed: ReadonlySet<string>;
-}
-
-interface Entry {
-  readonly prefix: Prefix;
-  readonly classKey: string;
-}
+const byPrefix = (a: AddressClass, b: AddressClass): number => comparePrefixes(a.prefix, b.prefix);
 
 /**
- * Partitions the address space into peer classes: addresses that every
- * relevant peer treats alike (and on which egress named ports resolve alike)
- * share a class. The result is a longest-prefix-match table.
+ * Per class context: the classes of every policy pod (sorted by id), cached
+ * by the context, assembled into the compile's class table. Reuses the
+ * previous class set when the same classes are present.
  */
-export function buildClasses(input: ClassInput): ClassTable {
-  const classes = new Map<string, ClassFacts>([[WORLD_CLASS, { key: WORLD_CLASS, members: [], named: new Map(), pods: [] }]]);
-  const ipIndex = new IpBlockIndex(input.peers.values());
-  const selectorPeers = [...input.peers.values()].filter((d) => d.peer.ipBlock === undefined);
-  const selectorMemo = new Map<string, string[]>();
-  const warnings: CompileWarning[] = [];
-  const entries = new Map<string, Entry>();
+export class ClassTableBuilder {
+  private readonly rows = new SortedList<AddressClass>(byPrefix);
+  private readonly keptBlocks: readonly AddressClass[];
+  private last: ClassSet | undefined;
+  /** Numbers the compiles, for the scratch on shapes and rows. */
+  private stamp = 0;
 
-  const intern = (members: string[], named: Map<string, number>): ClassFacts => {
-    members.sort();
-    if (members.length === 0 && named.size === 0) return classes.get(WORLD_CLASS)!;
-    const canonical = JSON.stringify([members, [...named].sort()]);
-    const key = stableKey('c', canonical);
-    let facts = classes.get(key);
-    if (facts === undefined) {
-      facts = { key, members, named, pods: [] };
-      classes.set(key, facts);
-    }
-    return facts;
-  };
+  constructor(readonly context: ClassContext) {
+    this.keptBlocks = context.blocks.filter((b) => !b.elided).sort(byPrefix);
+  }
 
-  for (const pod of input.pods) {
-    const id = `${pod.namespace}/${pod.name}`;
-    const memoKey = `${pod.namespace}\n${labelsKey(pod.labels)}`;
-    let bySelector = selectorMemo.get(memoKey);
-    if (bySelector === undefined) {
-      const ns = input.namespaces.get(pod.namespace);
-      bySelector = selectorPeers.filter((d) => podMatchesSelectorPeer(d, pod, ns)).map((d) => d.id);
-      selectorMemo.set(memoKey, bySelector);
-    }
-    const named = new Map<string, number>();
-    for (const key of input.egressNamed) {
-      const slash = key.indexOf('/');
-      const port = resolveNamedPort(pod, key.slice(0, slash) as 'TCP', key.slice(slash + 1));
-      if (port !== undefined) named.set(key, port);
-    }
-    for (const ip of pod.ips) {
-      const prefix = addressPrefix(ip);
-      const k = keyOf(prefix);
-      if (entries.has(k)) {
-        warnings.push({ object: id, message: `address ${ip} is also used by another pod; that pod's entry is kept` });
-        continue;
+  build(pods: readonly PodFacts[]): { table: ClassTable; changed: readonly ClassShape[] | undefined } {
+    const stamp = ++this.stamp;
+    const present: ClassShape[] = [];
+    const see = (shape: ClassShape): string[] => {
+      if (shape.seen.stamp !== stamp) {
+        shape.seen.stamp = stamp;
+        shape.seen.pods = [];
+        present.push(shape);
       }
-      const members = ipIndex.isEmpty ? [...bySelector] : [...bySelector, ...ipIndex.membersOf(prefix)];
-      const facts = intern(members, named);
-      if (facts.pods.at(-1) !== id) facts.pods.push(id);
-      entries.set(k, { prefix, classKey: facts.key });
+      return shape.seen.pods;
+    };
+    see(this.context.world);
+    for (const b of this.context.blocks) see(b.shape);
+    const rows: AddressClass[] = [];
+    const warnings: CompileWarning[] = [];
+    for (const facts of pods) {
+      const classes = this.context.classify(facts);
+      for (let i = 0; i < classes.length; i++) {
+        const row = classes[i] as AddressClass;
+        if (row.owner.stamp === stamp) {
+          const ip = facts.addresses[i]?.ip ?? '';
+          warnings.push({
+            object: facts.id,
+            message: `address ${ip} is also used by another pod; that pod's entry is kept`,
+          });
+          continue;
+        }
+        row.owner.stamp = stamp;
+        const list = see(row.shape);
+        if (list.at(-1) !== facts.id) list.push(facts.id);
+        if (!row.elided) rows.push(row);
+      }
     }
-  }
-  for (const prefix of ipIndex.prefixes) {
-    const k = keyOf(prefix);
-    if (entries.has(k)) continue;
-    entries.set(k, { prefix, classKey: intern(ipIndex.membersOf(prefix), new Map()).key });
+    for (const row of this.context.fullBlocks) {
+      if (row.owner.stamp === stamp) continue;
+      see(row.shape);
+      if (!row.elided) rows.push(row);
+    }
+    const prefixes = mergeSorted(this.keptBlocks, this.rows.update(rows)).map((r) => r.entry);
+    const podsOf = new Map(present.map((s) => [s, s.seen.pods]));
+    const { set, changed } = this.classSet(new Set(present));
+    return { table: { set, pods: podsOf, prefixes, warnings }, changed };
   }
 
-  const byPeer = new Map<string, ClassFacts[]>();
-  for (const facts of classes.values()) {
-    for (const m of facts.members) {
-      const list = byPeer.get(m);
-      if (list === undefined) byPeer.set(m, [facts]);
-      else list.push(facts);
+  /** The class set for `present`, and the classes that appeared or vanished (undefined: first set). */
+  private classSet(present: Set<ClassShape>): { set: ClassSet; changed: readonly ClassShape[] | undefined } {
+    const last = this.last;
+    if (last !== undefined && last.shapes.size === present.size && [...present].every((s) => last.shapes.has(s))) {
+      return { set: last, changed: [] };
     }
+    const sorted = [...present].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const rank = new Map(sorted.map((s, i) => [s, i + 1]));
+    const byPeer: number[][] = Array.from({ length: this.context.ords.size }, () => []);
+    sorted.forEach((s, i) => {
+      for (const ord of s.ords) byPeer[ord]?.push(i + 1);
+    });
+    const set: ClassSet = { shapes: present, sorted, rank, byPeer };
+    const changed =
+      last === undefined
+        ? undefined
+        : [...[...present].filter((s) => !last.shapes.has(s)), ...last.sorted.filter((s) => !present.has(s))];
+    this.last = set;
+    return { set, changed };
   }
-  return { classes, byPeer, prefixes: elide([...entries.values()]), warnings };
 }
 
-/**
- * Drops entries that a shorter kept entry (or the world default) already
- * resolves to the same class: lookups give the same answer with fewer entries.
- */
-function elide(entries: Entry[]): PeerPrefix[] {
-  entries.sort((a, b) => a.prefix.length - b.prefix.length || comparePrefixes(a.prefix, b.prefix));
-  const kept = new Map<string, string>();
-  const lengths: Record<4 | 6, number[]> = { 4: [], 6: [] };
-  const out: Entry[] = [];
-  for (const e of entries) {
-    const { family, length, network } = e.prefix;
-    let inherited = WORLD_CLASS;
-    const ls = lengths[family];
-    for (let i = ls.length - 1; i >= 0; i--) {
-      const l = ls[i]!;
-      if (l >= length) continue;
-      const hit = kept.get(prefixKey(family, l, truncate(family, network, l)));
-      if (hit !== undefined) {
-        inherited = hit;
-        break;
-      }
+function mergeSorted(a: readonly AddressClass[], b: readonly AddressClass[]): AddressClass[] {
+  if (a.length === 0) return [...b];
+  const out: AddressClass[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as AddressClass;
+    const y = b[j] as AddressClass;
+    if (byPrefix(x, y) <= 0) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
     }
-    if (inherited === e.classKey) continue;
-    kept.set(keyOf(e.prefix), e.classKey);
-    if (ls.at(-1) !== length) ls.push(length);
-    out.push(e);
   }
-  out.sort((a, b) => comparePrefixes(a.prefix, b.prefix));
-  return out.map((e) => ({ cidr: formatPrefix(e.prefix), family: e.prefix.family, peerClass: e.classKey }));
+  for (; i < a.length; i++) out.push(a[i] as AddressClass);
+  for (; j < b.length; j++) out.push(b[j] as AddressClass);
+  return out;
 }
 
 export function peerClassList(table: ClassTable): PeerClass[] {
-  return [...table.classes.values()]
-    .map((c) => ({ key: c.key, pods: [...c.pods].sort() }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return table.set.sorted.map((s) => ({ key: s.key, pods: table.pods.get(s) ?? [] }));
 }

@@ -1,4 +1,4 @@
-import type { Namespace, Peer, Pod, PortSpec, Protocol } from '../model/k8s.js';
+import type { Namespace, NetworkPolicy, Peer, Pod, PortSpec, Protocol, Rule } from '../model/k8s.js';
 import type { Direction, Provenance } from '../model/compiled.js';
 import { selectorMatches } from './selectors.js';
 
@@ -11,6 +11,10 @@ export interface Grant {
   readonly peerId: string;
   readonly port: PortSpec | undefined;
   readonly provenance: Provenance;
+  /** `[provenance]`, shared by every tuple that this grant alone yields. */
+  readonly alone: readonly Provenance[];
+  /** Canonical text of the provenance, for content keys. */
+  readonly text: string;
 }
 
 export interface PeerDef {
@@ -61,31 +65,54 @@ export function resolveNamedPort(pod: Pod, protocol: Protocol, name: string): nu
   return undefined;
 }
 
-export interface PolicyRules {
-  readonly id: string;
-  readonly namespace: string;
-  readonly rules: readonly { readonly peers: readonly Peer[] | undefined; readonly ports: readonly PortSpec[] | undefined }[];
+/** The grants of one policy, per direction, and the peers they name. */
+export interface PolicyGrants {
+  readonly ingress: readonly Grant[];
+  readonly egress: readonly Grant[];
+  /** Peers of the ingress and of the egress rules, by id. */
+  readonly peers: Readonly<Record<Direction, ReadonlyMap<string, PeerDef>>>;
+}
+
+export function policyGrants(policy: NetworkPolicy): PolicyGrants {
+  const id = `${policy.namespace}/${policy.name}`;
+  const ingressPeers = new Map<string, PeerDef>();
+  const egressPeers = new Map<string, PeerDef>();
+  return {
+    ingress: grantsOf(id, policy.namespace, policy.ingress, 'ingress', ingressPeers),
+    egress: grantsOf(id, policy.namespace, policy.egress, 'egress', egressPeers),
+    peers: { ingress: ingressPeers, egress: egressPeers },
+  };
 }
 
 /** Every (peer, port) pair of a policy's rules for one direction, with where it came from. */
-export function grantsOf(policy: PolicyRules, direction: Direction, peers: Map<string, PeerDef>): Grant[] {
+function grantsOf(
+  policyId: string,
+  namespace: string,
+  rules: readonly Rule[],
+  direction: Direction,
+  peers: Map<string, PeerDef>,
+): Grant[] {
   const grants: Grant[] = [];
-  policy.rules.forEach((rule, ruleIndex) => {
+  rules.forEach((rule, ruleIndex) => {
     const peerEntries: { id: string; index: number }[] =
       rule.peers === undefined
         ? [{ id: ALL_PEERS, index: -1 }]
         : rule.peers.map((peer, index) => {
-            const id = peerId(policy.namespace, peer);
-            if (!peers.has(id)) peers.set(id, { id, policyNamespace: policy.namespace, peer });
+            const id = peerId(namespace, peer);
+            if (!peers.has(id)) peers.set(id, { id, policyNamespace: namespace, peer });
             return { id, index };
           });
-    const portEntries = rule.ports === undefined ? [{ port: undefined, index: -1 }] : rule.ports.map((port, index) => ({ port, index }));
+    const portEntries =
+      rule.ports === undefined ? [{ port: undefined, index: -1 }] : rule.ports.map((port, index) => ({ port, index }));
     for (const p of peerEntries) {
       for (const q of portEntries) {
+        const provenance = { policy: policyId, direction, rule: ruleIndex, peer: p.index, port: q.index };
         grants.push({
           peerId: p.id,
           port: q.port,
-          provenance: { policy: policy.id, direction, rule: ruleIndex, peer: p.index, port: q.index },
+          provenance,
+          alone: [provenance],
+          text: `${policyId} ${direction} ${ruleIndex} ${p.index} ${q.index}`,
         });
       }
     }

@@ -1,4 +1,4 @@
-import type { Pod, PortSpec } from '../model/k8s.js';
+import type { Pod, PortSpec, Protocol } from '../model/k8s.js';
 import type { PortMatch } from '../model/compiled.js';
 import { resolveNamedPort } from './peers.js';
 
@@ -36,4 +36,38 @@ export function comparePortMatch(a: PortMatch, b: PortMatch): number {
 
 export function portMatchKey(m: PortMatch): string {
   return m.protocol === 'ANY' ? 'ANY' : `${m.protocol}/${m.from}-${m.to}`;
+}
+
+const ANY_PORTS: PortMatch = { protocol: 'ANY' };
+
+/**
+ * Interned port matches: one object per distinct match, so rule-set building
+ * compares them by identity, and their canonical text is computed once.
+ */
+export class PortMatches {
+  private readonly memo = new Map<string, PortMatch>([['ANY', ANY_PORTS]]);
+  private readonly texts = new Map<PortMatch, string>([[ANY_PORTS, 'ANY']]);
+
+  of(protocol: Protocol, from: number, to: number): PortMatch {
+    const key = `${protocol}/${from}-${to}`;
+    let m = this.memo.get(key);
+    if (m === undefined) {
+      m = { protocol, from, to };
+      this.memo.set(key, m);
+      this.texts.set(m, key);
+    }
+    return m;
+  }
+
+  /** `portMatchFor`, interned. */
+  forSpec(spec: PortSpec | undefined, destination: Pod | undefined): PortMatch | undefined {
+    const m = portMatchFor(spec, destination);
+    if (m === undefined) return undefined;
+    return m.protocol === 'ANY' ? ANY_PORTS : this.of(m.protocol, m.from, m.to);
+  }
+
+  /** `portMatchKey` of an interned match. */
+  text(m: PortMatch): string {
+    return this.texts.get(m) ?? portMatchKey(m);
+  }
 }

@@ -10,7 +10,7 @@ import {
   type Provenance,
   type RuleSet,
 } from '../model/compiled.js';
-import { addressPrefix, familyBits, parseAddress, prefixKey, truncate } from './prefix.js';
+import { addressPrefix, familyBits, keyAt, prefixOf } from './prefix.js';
 
 export type FlowProtocol = Protocol | 'ICMP';
 
@@ -63,12 +63,17 @@ function indexOf(model: CompiledPolicy): Index {
   for (const p of model.peerPrefixes) {
     const slash = p.cidr.lastIndexOf('/');
     const length = Number(p.cidr.slice(slash + 1));
-    const { family, value } = parseAddress(p.cidr.slice(0, slash));
-    prefixes.set(prefixKey(family, length, value), p.peerClass);
-    lengthSets[family].add(length);
+    const prefix = prefixOf(p.cidr.slice(0, slash), length);
+    prefixes.set(keyAt(prefix, length), p.peerClass);
+    lengthSets[prefix.family].add(length);
   }
   const desc = (s: Set<number>): number[] => [...s].sort((a, b) => b - a);
-  idx = { byIp, ruleSets: new Map(model.ruleSets.map((r) => [r.key, r])), prefixes, lengths: { 4: desc(lengthSets[4]), 6: desc(lengthSets[6]) } };
+  idx = {
+    byIp,
+    ruleSets: new Map(model.ruleSets.map((r) => [r.key, r])),
+    prefixes,
+    lengths: { 4: desc(lengthSets[4]), 6: desc(lengthSets[6]) },
+  };
   indexes.set(model, idx);
   return idx;
 }
@@ -76,10 +81,10 @@ function indexOf(model: CompiledPolicy): Index {
 /** Longest-prefix match of an address in the model's peer table. */
 export function peerClassOf(model: CompiledPolicy, ip: string): string {
   const idx = indexOf(model);
-  const { family, network } = addressPrefix(ip);
-  for (const length of idx.lengths[family]) {
-    if (length > familyBits(family)) continue;
-    const hit = idx.prefixes.get(prefixKey(family, length, truncate(family, network, length)));
+  const address = addressPrefix(ip);
+  for (const length of idx.lengths[address.family]) {
+    if (length > familyBits(address.family)) continue;
+    const hit = idx.prefixes.get(keyAt(address, length));
     if (hit !== undefined) return hit;
   }
   return WORLD_CLASS;
@@ -96,13 +101,33 @@ function findTuple(rs: RuleSet, peerClass: string, flow: Flow): AllowTuple | und
   );
 }
 
-function judge(model: CompiledPolicy, endpoint: Endpoint | undefined, direction: Direction, other: string, flow: Flow): SideVerdict {
+function judge(
+  model: CompiledPolicy,
+  endpoint: Endpoint | undefined,
+  direction: Direction,
+  other: string,
+  flow: Flow,
+): SideVerdict {
   if (endpoint === undefined) {
-    return { endpoint: undefined, isolated: false, allowed: true, reason: undefined, policies: [], peerClass: undefined };
+    return {
+      endpoint: undefined,
+      isolated: false,
+      allowed: true,
+      reason: undefined,
+      policies: [],
+      peerClass: undefined,
+    };
   }
   const state = endpoint[direction];
   if (!state.isolated || state.ruleSet === undefined) {
-    return { endpoint: endpoint.pod, isolated: false, allowed: true, reason: undefined, policies: [], peerClass: undefined };
+    return {
+      endpoint: endpoint.pod,
+      isolated: false,
+      allowed: true,
+      reason: undefined,
+      policies: [],
+      peerClass: undefined,
+    };
   }
   const rs = indexOf(model).ruleSets.get(state.ruleSet);
   const peerClass = peerClassOf(model, other);

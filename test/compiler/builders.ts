@@ -78,7 +78,11 @@ export function cidr(text: string): Cidr {
   return { family, address: network.toString(), prefixLength: len };
 }
 
-export const podPeer = (podSelector: LabelSelector): Peer => ({ podSelector, namespaceSelector: undefined, ipBlock: undefined });
+export const podPeer = (podSelector: LabelSelector): Peer => ({
+  podSelector,
+  namespaceSelector: undefined,
+  ipBlock: undefined,
+});
 export const nsPeer = (namespaceSelector: LabelSelector, podSelector?: LabelSelector): Peer => ({
   podSelector,
   namespaceSelector,
@@ -90,7 +94,12 @@ export const ipPeer = (c: string, ...except: string[]): Peer => ({
   ipBlock: { cidr: cidr(c), except: except.map(cidr) },
 });
 
-export const port = (p: number, protocol: Protocol = 'TCP', endPort = p): PortSpec => ({ kind: 'number', protocol, port: p, endPort });
+export const port = (p: number, protocol: Protocol = 'TCP', endPort = p): PortSpec => ({
+  kind: 'number',
+  protocol,
+  port: p,
+  endPort,
+});
 export const named = (name: string, protocol: Protocol = 'TCP'): PortSpec => ({ kind: 'named', protocol, name });
 export const allPorts = (protocol: Protocol): PortSpec => ({ kind: 'all-ports', protocol });
 

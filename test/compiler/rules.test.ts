@@ -34,10 +34,11 @@ interface Row {
   readonly expect: readonly Expect[];
 }
 
-const editPod = (id: string, f: (p: ClusterSnapshot['pods'][number]) => ClusterSnapshot['pods'][number]) => (s: ClusterSnapshot) => ({
-  ...s,
-  pods: s.pods.map((p) => (`${p.namespace}/${p.name}` === id ? f(p) : p)),
-});
+const editPod =
+  (id: string, f: (p: ClusterSnapshot['pods'][number]) => ClusterSnapshot['pods'][number]) => (s: ClusterSnapshot) => ({
+    ...s,
+    pods: s.pods.map((p) => (`${p.namespace}/${p.name}` === id ? f(p) : p)),
+  });
 
 const denyIngress = (id: string) => policy(id, ingress());
 const denyEgress = (id: string) => policy(id, egress());
@@ -82,7 +83,11 @@ const cases: Row[] = [
   },
   {
     name: 'rule 2: ingress allow-all takes precedence over narrower policies',
-    policies: [denyIngress('x/deny'), policy('x/only-b', ingress(rule([podPeer(sel({ pod: 'b' }))]))), policy('x/all', ingress(rule()))],
+    policies: [
+      denyIngress('x/deny'),
+      policy('x/only-b', ingress(rule([podPeer(sel({ pod: 'b' }))]))),
+      policy('x/all', ingress(rule())),
+    ],
     expect: [
       ['y/c', 'x/a', 'TCP/80', true],
       ['x/c', 'x/a', 'TCP/81', true],
@@ -97,7 +102,11 @@ const cases: Row[] = [
     name: 'rule 2: multiple stacked policies with overlapping podSelectors are a union',
     policies: [
       policy('x/from-y', selecting(sel({ pod: 'a' })), ingress(rule([nsPeer(sel({ team: 'blue' }))], [port(80)]))),
-      policy('x/from-z', selecting(sel({}, expr('pod', 'In', 'a', 'b'))), ingress(rule([nsPeer(sel({ team: 'green' }))], [port(81)]))),
+      policy(
+        'x/from-z',
+        selecting(sel({}, expr('pod', 'In', 'a', 'b'))),
+        ingress(rule([nsPeer(sel({ team: 'green' }))], [port(81)])),
+      ),
     ],
     expect: [
       ['y/a', 'x/a', 'TCP/80', true],
@@ -245,7 +254,12 @@ const cases: Row[] = [
   },
   {
     name: 'rule 5: ingress named port from a namespace; protocol must match the container port',
-    policies: [policy('x/named', ingress(rule([nsPeer(sel({ team: 'blue' }))], [named('serve-81', 'UDP'), named('serve-80', 'UDP')])))],
+    policies: [
+      policy(
+        'x/named',
+        ingress(rule([nsPeer(sel({ team: 'blue' }))], [named('serve-81', 'UDP'), named('serve-80', 'UDP')])),
+      ),
+    ],
     edit: editPod('x/a', ports(['serve-80', 80], ['serve-81', 81, 'UDP'])),
     expect: [
       ['y/a', 'x/a', 'UDP/81', true],

@@ -31,7 +31,10 @@ const cases: Row[] = [
   {
     name: 'ingress access from an updated namespace',
     before: world([fromBlue]),
-    change: (s) => ({ ...s, namespaces: s.namespaces.map((n) => (n.name === 'z' ? { ...n, labels: { ...n.labels, team: 'blue' } } : n)) }),
+    change: (s) => ({
+      ...s,
+      namespaces: s.namespaces.map((n) => (n.name === 'z' ? { ...n, labels: { ...n.labels, team: 'blue' } } : n)),
+    }),
     flow: ['z/a', 'x/a', 'TCP/80'],
     wantBefore: false,
     wantAfter: true,
@@ -39,7 +42,10 @@ const cases: Row[] = [
   {
     name: 'ingress access from an updated pod',
     before: world([fromB]),
-    change: (s) => ({ ...s, pods: s.pods.map((p) => (p.namespace === 'x' && p.name === 'c' ? { ...p, labels: { pod: 'b' } } : p)) }),
+    change: (s) => ({
+      ...s,
+      pods: s.pods.map((p) => (p.namespace === 'x' && p.name === 'c' ? { ...p, labels: { pod: 'b' } } : p)),
+    }),
     flow: ['x/c', 'x/a', 'TCP/80'],
     wantBefore: false,
     wantAfter: true,
@@ -47,7 +53,10 @@ const cases: Row[] = [
   {
     name: 'ingress denied to an updated pod that becomes selected',
     before: world([policy('x/deny-q', selecting(sel({ pod: 'q' })), ingress())]),
-    change: (s) => ({ ...s, pods: s.pods.map((p) => (p.namespace === 'x' && p.name === 'a' ? { ...p, labels: { pod: 'q' } } : p)) }),
+    change: (s) => ({
+      ...s,
+      pods: s.pods.map((p) => (p.namespace === 'x' && p.name === 'a' ? { ...p, labels: { pod: 'q' } } : p)),
+    }),
     flow: ['y/a', 'x/a', 'TCP/80'],
     wantBefore: true,
     wantAfter: false,

@@ -24,8 +24,13 @@ export function worldPods(): Pod[] {
   return pods;
 }
 
-export function world(policies: NetworkPolicy[], edit: (s: ClusterSnapshot) => ClusterSnapshot = (s) => s): ClusterSnapshot {
-  return edit(cluster([ns('x', { team: 'red' }), ns('y', { team: 'blue' }), ns('z', { team: 'green' })], worldPods(), policies));
+export function world(
+  policies: NetworkPolicy[],
+  edit: (s: ClusterSnapshot) => ClusterSnapshot = (s) => s,
+): ClusterSnapshot {
+  return edit(
+    cluster([ns('x', { team: 'red' }), ns('y', { team: 'blue' }), ns('z', { team: 'green' })], worldPods(), policies),
+  );
 }
 
 /** `[from, to, 'TCP/80', allowed]`; from/to are `ns/pod` or an address. */
@@ -44,7 +49,12 @@ export function checkFlows(s: ClusterSnapshot, expects: readonly Expect[], nodeN
   const model = compile(s, nodeName);
   for (const [from, to, what, want] of expects) {
     const [protocol, portText] = what.split('/') as [FlowProtocol, string | undefined];
-    const flow = { src: addressOf(s, from, family), dst: addressOf(s, to, family), protocol, port: Number(portText ?? 0) };
+    const flow = {
+      src: addressOf(s, from, family),
+      dst: addressOf(s, to, family),
+      protocol,
+      port: Number(portText ?? 0),
+    };
     const got = evaluateFlow(model, flow);
     assert.equal(got.allowed, want, `${from} -> ${to} ${what} (IPv${family}): want ${want ? 'allowed' : 'denied'}`);
   }

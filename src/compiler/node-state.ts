@@ -1,0 +1,114 @@
+import type { NetworkPolicy, Pod } from '../model/k8s.js';
+import type { DirectionState, Endpoint, RuleSet } from '../model/compiled.js';
+import type { ClassContext, ClassShape } from './class-context.js';
+import type { Selection, SideSelection } from './isolation.js';
+import type { ClassTable, ClassTableBuilder } from './peer-classes.js';
+import type { PodFacts } from './pod-facts.js';
+import type { PortMatches } from './ports.js';
+import type { ProvenanceLists } from './provenance-lists.js';
+import { buildRuleSet, ruleSetDeps } from './rule-sets.js';
+
+interface CachedRuleSet {
+  readonly ruleSet: RuleSet;
+  /** Peer ordinals whose classes the rule set reads, or 'all'. */
+  readonly deps: readonly number[] | 'all';
+}
+
+interface CachedEndpoint {
+  readonly selection: Selection;
+  readonly ingress: RuleSet | undefined;
+  readonly egress: RuleSet | undefined;
+  readonly endpoint: Endpoint;
+}
+
+/**
+ * Everything cached for one class context (one node's view of the peers)
+ * under one policy generation: the class table builder, the rule sets by the
+ * policy list that selects an endpoint, and the endpoints themselves.
+ * A rule set is dropped when a class that one of its peers contains appears
+ * or vanishes.
+ */
+export class NodeState {
+  private readonly plain = new Map<SideSelection, CachedRuleSet>();
+  /** Ingress rule sets that resolve named ports on the endpoint, by its container ports. */
+  private readonly withPorts = new Map<SideSelection, Map<string, CachedRuleSet>>();
+  private readonly endpoints = new WeakMap<Pod, CachedEndpoint>();
+
+  constructor(
+    readonly classes: ClassTableBuilder,
+    readonly policies: ReadonlySet<NetworkPolicy>,
+    private readonly ports: PortMatches,
+    private readonly lists: ProvenanceLists,
+  ) {}
+
+  get context(): ClassContext {
+    return this.classes.context;
+  }
+
+  /** The same classes under a new policy generation: keep the class work, drop the rule sets. */
+  withPolicies(policies: ReadonlySet<NetworkPolicy>): NodeState {
+    return new NodeState(this.classes, policies, this.ports, this.lists);
+  }
+
+  /** Drops the rule sets that read a class that appeared or vanished. */
+  invalidate(changed: readonly ClassShape[]): void {
+    if (changed.length === 0) return;
+    const ords = new Set(changed.flatMap((s) => s.ords));
+    const stale = (c: CachedRuleSet): boolean => c.deps === 'all' || c.deps.some((o) => ords.has(o));
+    for (const [side, c] of this.plain) if (stale(c)) this.plain.delete(side);
+    for (const byPorts of this.withPorts.values()) {
+      for (const [ports, c] of byPorts) if (stale(c)) byPorts.delete(ports);
+    }
+  }
+
+  /** The endpoint of a local pod; adds the rule sets it uses to `used`. */
+  endpoint(facts: PodFacts, selection: Selection, table: ClassTable, used: Map<string, RuleSet>): Endpoint {
+    const ingress = this.ruleSet(facts, selection.ingress, table);
+    const egress = this.ruleSet(facts, selection.egress, table);
+    if (ingress !== undefined) used.set(ingress.key, ingress);
+    if (egress !== undefined) used.set(egress.key, egress);
+    const cached = this.endpoints.get(facts.pod);
+    if (cached?.selection === selection && cached.ingress === ingress && cached.egress === egress)
+      return cached.endpoint;
+    const endpoint: Endpoint = {
+      pod: facts.id,
+      ips: facts.pod.ips,
+      ingress: directionState(selection.ingress, ingress),
+      egress: directionState(selection.egress, egress),
+    };
+    this.endpoints.set(facts.pod, { selection, ingress, egress, endpoint });
+    return endpoint;
+  }
+
+  private ruleSet(facts: PodFacts, side: SideSelection, table: ClassTable): RuleSet | undefined {
+    if (side.policies.length === 0) return undefined;
+    let cache: Map<SideSelection, CachedRuleSet> | Map<string, CachedRuleSet> = this.plain;
+    let key: SideSelection | string = side;
+    if (side.ownPorts) {
+      key = facts.portsKey;
+      cache = this.withPorts.get(side) ?? new Map<string, CachedRuleSet>();
+      this.withPorts.set(side, cache);
+    }
+    const map = cache as Map<SideSelection | string, CachedRuleSet>;
+    let hit = map.get(key);
+    if (hit === undefined) {
+      const input = {
+        grants: side.grants,
+        direction: side.direction,
+        self: facts.pod,
+        classes: table.set,
+        ords: this.context.ords,
+        ports: this.ports,
+        lists: this.lists,
+      };
+      hit = { ruleSet: buildRuleSet(input), deps: ruleSetDeps(input) };
+      map.set(key, hit);
+    }
+    return hit.ruleSet;
+  }
+}
+
+function directionState(side: SideSelection, ruleSet: RuleSet | undefined): DirectionState {
+  if (ruleSet === undefined) return { isolated: false, policies: [], ruleSet: undefined };
+  return { isolated: true, policies: side.ids, ruleSet: ruleSet.key };
+}

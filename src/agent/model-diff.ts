@@ -1,0 +1,78 @@
+/**
+ * What changed between two consecutive syncs, for the change log: each
+ * endpoint or policy change is logged once, naming what changed. Pure.
+ */
+import type { ClusterSnapshot, NetworkPolicy } from '../model/k8s.js';
+import type { CompiledPolicy, DirectionState, Endpoint } from '../model/compiled.js';
+
+export interface EndpointChange {
+  /** `namespace/name` */
+  readonly pod: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  /** For `changed`: `ips`, `ingress.isolated`, `ingress.policies`, `ingress.rules`, the same for egress. */
+  readonly fields: readonly string[];
+  readonly endpoint: Endpoint;
+}
+
+export interface PolicyChange {
+  /** `namespace/name` */
+  readonly policy: string;
+  readonly change: 'added' | 'removed' | 'changed';
+}
+
+const EMPTY: Pick<CompiledPolicy, 'endpoints'> = { endpoints: [] };
+
+export function diffEndpoints(
+  before: Pick<CompiledPolicy, 'endpoints'> | undefined,
+  after: Pick<CompiledPolicy, 'endpoints'>,
+): EndpointChange[] {
+  const old = new Map((before ?? EMPTY).endpoints.map((e) => [e.pod, e]));
+  const changes: EndpointChange[] = [];
+  for (const e of after.endpoints) {
+    const prev = old.get(e.pod);
+    old.delete(e.pod);
+    if (prev === undefined) {
+      changes.push({ pod: e.pod, change: 'added', fields: [], endpoint: e });
+      continue;
+    }
+    const fields = [
+      ...(sameList(prev.ips, e.ips) ? [] : ['ips']),
+      ...directionFields('ingress', prev.ingress, e.ingress),
+      ...directionFields('egress', prev.egress, e.egress),
+    ];
+    if (fields.length > 0) changes.push({ pod: e.pod, change: 'changed', fields, endpoint: e });
+  }
+  for (const e of old.values()) changes.push({ pod: e.pod, change: 'removed', fields: [], endpoint: e });
+  return changes;
+}
+
+function directionFields(name: string, a: DirectionState, b: DirectionState): string[] {
+  const fields: string[] = [];
+  if (a.isolated !== b.isolated) fields.push(`${name}.isolated`);
+  if (!sameList(a.policies, b.policies)) fields.push(`${name}.policies`);
+  if (a.ruleSet !== b.ruleSet) fields.push(`${name}.rules`);
+  return fields;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Policies added, removed or changed between two snapshots. ClusterState keeps
+ * an unchanged policy the same object, so identity is the test.
+ */
+export function diffPolicies(before: ClusterSnapshot | undefined, after: ClusterSnapshot): PolicyChange[] {
+  if (before !== undefined && before.policies === after.policies) return [];
+  const id = (p: NetworkPolicy): string => `${p.namespace}/${p.name}`;
+  const old = new Map((before?.policies ?? []).map((p) => [id(p), p]));
+  const changes: PolicyChange[] = [];
+  for (const p of after.policies) {
+    const prev = old.get(id(p));
+    old.delete(id(p));
+    if (prev === undefined) changes.push({ policy: id(p), change: 'added' });
+    else if (prev !== p) changes.push({ policy: id(p), change: 'changed' });
+  }
+  for (const p of old.keys()) changes.push({ policy: p, change: 'removed' });
+  return changes;
+}

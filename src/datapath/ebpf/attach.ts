@@ -106,10 +106,28 @@ function attachClsact(
   return ATTACH_FLAGS.clsact | (created || keep ? ATTACH_FLAGS.qdiscCreated : 0);
 }
 
+/**
+ * Detaches a pinned tcx link now (unpinning alone releases it from a kernel
+ * work queue, a moment later), then unpins it.
+ */
+function detachPinnedLink(path: string, iface: string): void {
+  if (!existsSync(path)) return;
+  const fd = openPinned(path);
+  try {
+    const rc = raw.linkDetach(fd) as number;
+    if (rc < 0 && rc !== -E.ENOLINK && rc !== -E.ENOENT) {
+      throw bpfError(ERROR_CODES.BPF_ATTACH, 'tcx link detach', -rc, { iface, file: path });
+    }
+  } finally {
+    closeFd(fd);
+  }
+  rmSync(path, { force: true });
+}
+
 /** Removes what `record` says sluice attached; an interface that is gone is not an error. */
 export function detach(pinRoot: string, record: AttachRecord, only?: AttachMode): void {
   if ((record.flags & ATTACH_FLAGS.tcx) !== 0 && only !== 'clsact') {
-    for (const point of POINTS) rmSync(linkPinPath(pinRoot, record.iface, point), { force: true });
+    for (const point of POINTS) detachPinnedLink(linkPinPath(pinRoot, record.iface, point), record.iface);
   }
   if ((record.flags & ATTACH_FLAGS.clsact) === 0 || only === 'tcx') return;
   const ifindex = ifIndex(record.iface);

@@ -20,7 +20,7 @@ import type { CompiledPolicy } from '../model/compiled.js';
 import type { ApplyStats, Datapath, NodeContext } from '../datapath/types.js';
 import { backoffDelay } from '../source/backoff.js';
 import type { Source, SourceEvent } from '../source/types.js';
-import type { ClusterState } from '../state/cluster-state.js';
+import type { ClusterState, StateCounts } from '../state/cluster-state.js';
 import type { Logger } from '../util/log.js';
 import { ChangeLog } from './change-log.js';
 
@@ -35,6 +35,8 @@ export interface SyncRecord {
   readonly model: CompiledPolicy | undefined;
   readonly stats: ApplyStats | undefined;
   readonly error: unknown;
+  /** Objects in the cluster state the run compiled. */
+  readonly counts: StateCounts;
 }
 
 /** Hooks for metrics; every method optional. */
@@ -236,7 +238,15 @@ export class Reconciler {
     const facts = { reason, durationMs, written: stats.written, removed: stats.removed };
     if (recovered) this.log.info(facts, 'sync succeeded again');
     else this.log.debug(facts, 'sync done');
-    this.o.observer.sync?.({ ok: true, reason, durationMs, model, stats, error: undefined });
+    this.o.observer.sync?.({
+      ok: true,
+      reason,
+      durationMs,
+      model,
+      stats,
+      error: undefined,
+      counts: this.o.state.counts(),
+    });
   }
 
   private failed(reason: string, started: number, model: CompiledPolicy | undefined, err: unknown): void {
@@ -254,7 +264,8 @@ export class Reconciler {
       random: Math.random,
     });
     this.log.error({ err, reason, durationMs, retryInMs: retryMs }, 'sync failed; previous programming stays');
-    this.o.observer.sync?.({ ok: false, reason, durationMs, model, stats: undefined, error: err });
+    const counts = this.o.state.counts();
+    this.o.observer.sync?.({ ok: false, reason, durationMs, model, stats: undefined, error: err, counts });
     this.reason ??= 'retry';
     this.schedule(retryMs);
   }

@@ -39,6 +39,8 @@ export interface MapSetup {
   readonly peers?: readonly { readonly cidr: string; readonly peerClass: number }[];
   readonly tuples?: readonly TupleRow[];
   readonly hosts?: readonly string[];
+  /** Service CIDRs (sluice_services). */
+  readonly services?: readonly string[];
 }
 
 let seq = 0;
@@ -74,6 +76,10 @@ export class Fixture {
       mapUpdate(this.map(L.MAPS.peers), key, L.peerValue.encode({ peerClass: p.peerClass }));
     }
     for (const t of setup.tuples ?? []) this.tuple(t);
+    for (const s of setup.services ?? []) {
+      const key = L.peerKey.encode(peerPrefix(s));
+      mapUpdate(this.map(L.MAPS.services), key, L.serviceValue.encode({ flags: 0 }));
+    }
     for (const h of setup.hosts ?? []) {
       mapUpdate(this.map(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(h)), L.hostValue.encode({ flags: 0 }));
     }

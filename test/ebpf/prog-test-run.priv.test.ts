@@ -21,7 +21,11 @@ const SHOT = 2;
 const A = '10.0.1.1';
 const B = '10.0.1.2';
 const A6 = 'fd00::1';
+const C = '10.0.1.3';
 const HOST = '10.0.0.254';
+const VIP = '10.96.0.10';
+/** Default of the service_mark global (bpf/lib/service.h). */
+const SERVICE_MARK = 0x00100000;
 const EXT = '192.168.1.1';
 
 const tcp = (src: string, dst: string, dport: number, sport = 40000): PacketSpec => ({
@@ -64,6 +68,9 @@ type Step =
       readonly want: number;
       /** When set, the step must emit an event with this reason (allow events: new flows only). */
       readonly reason?: Reason;
+      /** skb->mark going in, and the mark the program must leave. */
+      readonly mark?: number;
+      readonly wantMark?: number;
       readonly note?: string;
     }
   | { readonly act: (fx: Fixture) => void };
@@ -148,6 +155,29 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: tcp('192.168.1.1', A, 443), want: OK, note: 'own class' },
       { prog: 'to', pkt: tcp('10.9.9.9', A, 443), want: SHOT },
       { prog: 'to', pkt: ping('192.168.1.1', A), want: SHOT, note: 'ANY class, TCP only' },
+    ],
+  },
+  {
+    name: 'service VIP: egress deferred at from_pod (marked), judged at to_pod on the backend',
+    setup: {
+      endpoints: [
+        { ip: A, id: 1, isolated: ['ingress', 'egress'], ingress: 10, egress: 11 },
+        { ip: B, id: 2 },
+        { ip: C, id: 3 },
+      ],
+      tuples: [{ ruleset: 11, peerClass: 3, dir: 'egress', proto: PROTO.tcp, ports: [80, 80] }],
+      peers: [{ cidr: `${B}/32`, peerClass: 3 }],
+      services: ['10.96.0.0/16'],
+    },
+    steps: [
+      { prog: 'from', pkt: tcp(A, VIP, 80), want: OK, reason: 'serviceDeferred', wantMark: SERVICE_MARK },
+      { prog: 'from', pkt: tcp(B, VIP, 80), want: OK, wantMark: 0, note: 'B not egress-isolated: no mark' },
+      { prog: 'to', pkt: tcp(A, B, 80), mark: SERVICE_MARK, want: OK, wantMark: 0, note: 'DNATed to B' },
+      { prog: 'to', pkt: tcp(A, C, 80), mark: SERVICE_MARK, want: SHOT, note: 'DNATed to C' },
+      { prog: 'to', pkt: tcp(A, B, 80), mark: SERVICE_MARK, want: OK, note: 'next packet: ct of the real tuple' },
+      { prog: 'to', pkt: tcp(A, C, 81), want: OK, note: 'unmarked: the egress is not judged here' },
+      { prog: 'to', pkt: reverse(tcp(A, VIP, 80), TCP.syn | TCP.ack), want: OK, note: 'un-DNATed reply from the VIP' },
+      { prog: 'from', pkt: tcp(A, '10.97.0.1', 80), want: SHOT, note: 'outside the service CIDR: judged here' },
     ],
   },
   {
@@ -328,9 +358,11 @@ for (const c of cases) {
         return;
       }
       const bytes = Buffer.isBuffer(step.pkt) ? step.pkt : packet(step.pkt);
-      const { retval } = progTestRun(step.prog === 'to' ? fx.toPod : fx.fromPod, bytes);
+      const prog = step.prog === 'to' ? fx.toPod : fx.fromPod;
+      const { retval, mark } = progTestRun(prog, bytes, step.mark === undefined ? {} : { mark: step.mark });
       const label = `step ${i} (${step.prog}_pod${step.note === undefined ? '' : `: ${step.note}`})`;
       assert.equal(retval, step.want, label);
+      if (step.wantMark !== undefined) assert.equal(mark, step.wantMark, `${label}: mark`);
       events.length = 0;
       reader.consume();
       if (step.reason !== undefined) {

@@ -19,7 +19,7 @@ import * as L from '../../src/datapath/ebpf/layout.js';
 import { readPinnedMap } from '../../src/datapath/ebpf/ebpf-datapath.js';
 import type { NodeContext } from '../../src/datapath/types.js';
 import type { NetworkPolicy } from '../../src/model/k8s.js';
-import { BpfError } from '../../src/util/errors.js';
+import { BpfError, SluiceError } from '../../src/util/errors.js';
 import {
   cluster,
   egress,
@@ -205,4 +205,19 @@ test('load errors name the object file', { skip }, async () => {
     (err: unknown) => err instanceof BpfError && /open BPF object \(\/nonexistent\/sluice.bpf.o\)/.test(err.message),
   );
   await dp.cleanup();
+});
+
+test('a plan that does not fit a map is refused before anything is written', { skip }, async (t) => {
+  const pinRoot = pinRootFor('cap');
+  const dp = datapath(pinRoot, true);
+  t.after(() => dp.cleanup());
+  await apply(dp, [DENY_B_IN]);
+  const cidrs = Array.from({ length: 65 }, (_v, i) => `10.${100 + i}.0.0/16`);
+  await assert.rejects(
+    apply(dp, [], { serviceCidrs: cidrs }),
+    (err: unknown) =>
+      err instanceof SluiceError && err.context.map === 'sluice_services' && /needs 65 entries/.test(err.message),
+  );
+  assert.equal(readPinnedMap(pinRoot, L.MAPS.services).size, 1, 'services untouched');
+  assert.equal(await a().agent.tcp(b().v4, 8080), false, 'the previous policy is still in force');
 });

@@ -116,7 +116,11 @@ export class EbpfDatapath implements Datapath {
   }
 
   private refs(obj: BpfObject): PlannedRefs {
-    const ref = (spec: L.MapSpec): MapRef => ({ fd: obj.mapFd(spec.name), name: spec.name });
+    const ref = (spec: L.MapSpec) => ({
+      fd: obj.mapFd(spec.name),
+      name: spec.name,
+      maxEntries: obj.maxEntries(spec.name),
+    });
     return {
       names: ref(L.MAPS.names),
       hostAddrs: ref(L.MAPS.hostAddrs),

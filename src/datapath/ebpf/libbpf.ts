@@ -38,6 +38,7 @@ export const raw = {
   mapFd: libbpf.func('int bpf_map__fd(bpf_map *map)'),
   mapIsInternal: libbpf.func('bool bpf_map__is_internal(bpf_map *map)'),
   mapSetMaxEntries: libbpf.func('int bpf_map__set_max_entries(bpf_map *map, uint32_t max)'),
+  mapMaxEntries: libbpf.func('uint32_t bpf_map__max_entries(bpf_map *map)'),
   mapInitialValue: libbpf.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)'),
   programFd: libbpf.func('int bpf_program__fd(bpf_program *prog)'),
   btfFindByNameKind: libbpf.func('int32_t btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),

@@ -13,6 +13,7 @@
  * judged again (and kept only if still allowed).
  */
 
+import { ERROR_CODES, SluiceError } from '../../util/errors.js';
 import type { ApplyStats } from '../types.js';
 import { diff, type Entries, type Entry, type MapDiff, type Plan, type PlannedMap } from './encode.js';
 import * as L from './layout.js';
@@ -22,7 +23,21 @@ const UPSERT_ORDER: readonly PlannedMap[] = ['names', 'hostAddrs', 'services', '
 const DELETE_ORDER: readonly PlannedMap[] = ['endpoints', 'policy', 'peers', 'services', 'hostAddrs', 'names'];
 const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'services', 'peers', 'policy', 'endpoints'];
 
-export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef>>;
+export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef & { readonly maxEntries: number }>>;
+
+/** Refuses, before writing anything, a plan that does not fit the maps. */
+function checkCapacity(refs: PlannedRefs, p: Plan): void {
+  for (const m of UPSERT_ORDER) {
+    const { name, maxEntries } = refs[m];
+    if (p.maps[m].size > maxEntries) {
+      throw new SluiceError(
+        ERROR_CODES.BPF_MAP_UPDATE,
+        `${name} needs ${p.maps[m].size} entries but holds at most ${maxEntries}; nothing was changed`,
+        { map: name },
+      );
+    }
+  }
+}
 
 type KeyedSpec = { readonly key: L.MapSpec['key']; readonly value: L.MapSpec['value'] };
 
@@ -78,6 +93,7 @@ function bumpPolicyGen(ref: MapRef): void {
 
 /** Writes the difference between the maps and `p`; returns counts and sizes after. */
 export function writePlan(refs: PlannedRefs, p: Plan): ApplyStats {
+  checkCapacity(refs, p);
   const current = readPlanned(refs);
   const diffs = Object.fromEntries(UPSERT_ORDER.map((m) => [m, diff(current[m], p.maps[m])])) as Record<
     PlannedMap,

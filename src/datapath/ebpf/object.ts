@@ -73,6 +73,10 @@ export class BpfObject {
     });
   }
 
+  maxEntries(mapName: string): number {
+    return raw.mapMaxEntries(this.map(mapName)) as number;
+  }
+
   /** Sets a `const volatile` global (in .rodata) before load; `value` must have its exact size. */
   setGlobal(name: string, value: Uint8Array): void {
     if (this.loaded) throw new Error(`${this.path}: globals are read-only after load`);

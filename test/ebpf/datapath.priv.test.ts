@@ -159,6 +159,36 @@ for (const useTcx of [true, false]) {
     assert.equal(await b().agent.tcp(VIP_R, 80), true, 'b is not egress-isolated');
   });
 
+  test(`${mode}: an interface deleted and re-created (pod restart) is attached again`, { skip }, async (t) => {
+    const pinRoot = pinRootFor(`re-${mode}`);
+    const dp = datapath(pinRoot, useTcx);
+    t.after(() => dp.cleanup());
+    const veth = async (op: 'add' | 'del') =>
+      n().exec(
+        'ip',
+        op === 'add' ? ['link', 'add', 'sltmp0', 'type', 'veth', 'peer', 'name', 'sltmp1'] : ['link', 'del', 'sltmp0'],
+      );
+    t.after(() => veth('del').catch(() => undefined));
+    const withTmp = new Map([...n().nodeContext.interfaces, ['x/tmp', 'sltmp0']]);
+    const count = async () => {
+      const c = await hooks(pinRoot);
+      const filters = await n()
+        .exec('tc', ['filter', 'show', 'dev', 'sltmp0', 'ingress'])
+        .catch(() => '');
+      return useTcx ? c.tcx : c.clsact + (/sluice_/.test(filters) ? 1 : 0);
+    };
+    await veth('add');
+    await apply(dp, [], { interfaces: withTmp });
+    assert.equal(await count(), useTcx ? 9 : 8);
+    await veth('del');
+    await veth('add');
+    await apply(dp, [], { interfaces: withTmp });
+    assert.equal(await count(), useTcx ? 9 : 8, 'attached to the new interface');
+    await veth('del');
+    await apply(dp, []);
+    assert.equal(await count(), 7, 'a vanished interface is forgotten without error');
+  });
+
   test(
     `${mode}: an interface no longer listed is detached; a missing one is an error naming it`,
     { skip },

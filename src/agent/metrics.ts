@@ -14,7 +14,6 @@ export interface AgentMetricsOptions {
   readonly source: string;
   /** Process metrics (`sluice_process_resident_memory_bytes`, …); default true. */
   readonly processMetrics?: boolean;
-  readonly status?: () => ReconcilerStatus;
 }
 
 export class AgentMetrics implements ReconcilerObserver {
@@ -123,8 +122,11 @@ export class AgentMetrics implements ReconcilerObserver {
       registers,
     });
     info.set({ datapath: options.datapath, source: options.source }, 1);
-    const status = options.status;
-    if (status === undefined) return;
+  }
+
+  /** Registers the gauges read from the reconciler's status on each scrape. */
+  watchStatus(status: () => ReconcilerStatus): void {
+    const registers = [this.registry];
     new Gauge({
       name: 'sluice_ready',
       help: '1 when the source is synced and the datapath programmed.',

@@ -1,4 +1,5 @@
 import { SluiceError, UsageError } from '../util/errors.js';
+import { agentCommand, runAgentCommand } from './commands/agent.js';
 import { explainCommand, runExplain } from './commands/explain.js';
 import { runSimulate, simulateCommand } from './commands/simulate.js';
 import { helpText, parseFlags, type CommandDef, type FlagValues } from './flags.js';
@@ -12,6 +13,7 @@ interface Command {
 export const COMMANDS: readonly Command[] = [
   { def: simulateCommand, run: runSimulate },
   { def: explainCommand, run: runExplain },
+  { def: agentCommand, run: runAgentCommand },
 ];
 
 function topHelp(): string {

@@ -65,7 +65,8 @@ function status(over: Partial<ReconcilerStatus>): ReconcilerStatus {
 
 test('HTTP: /healthz and /readyz follow the status; /metrics exposes sluice_ metrics; 404 elsewhere', async (t) => {
   let current = status({});
-  const metrics = new AgentMetrics({ datapath: 'ebpf', source: 'manifests', status: () => current });
+  const metrics = new AgentMetrics({ datapath: 'ebpf', source: 'manifests' });
+  metrics.watchStatus(() => current);
   const { log } = createLogSink();
   const server = await serveRoutes(
     '127.0.0.1',

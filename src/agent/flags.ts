@@ -1,0 +1,220 @@
+/**
+ * `sluice agent` flags, as data (the parser, --help and docs/flags.md all read
+ * this table), and their reading into a validated AgentConfig.
+ */
+import os from 'node:os';
+import type { CommandDef, FlagValues } from '../cli/flags.js';
+import type { DatapathKind } from '../datapath/types.js';
+import { UsageError } from '../util/errors.js';
+import { LOG_LEVELS, type LogLevel } from '../util/log.js';
+import { parseDuration } from './duration.js';
+
+export const agentCommand: CommandDef = {
+  name: 'agent',
+  summary:
+    'Runs on a node: watches the cluster (Kubernetes API or a manifest directory), compiles the NetworkPolicies for this node and keeps the kernel enforcing them. SIGTERM leaves enforcement in place.',
+  usage: 'sluice agent (--kubeconfig PATH | --manifests DIR | in-cluster) [flags]',
+  flags: [
+    {
+      name: 'node-name',
+      type: 'string',
+      value: 'NAME',
+      env: 'NODE_NAME',
+      help: 'this node: pods whose spec.nodeName equals it are enforced here (default: the hostname)',
+    },
+    {
+      name: 'manifests',
+      type: 'string',
+      value: 'DIR',
+      env: 'SLUICE_MANIFESTS',
+      help: 'read cluster state from this directory of YAML/JSON manifests, re-read when it changes',
+    },
+    {
+      name: 'kubeconfig',
+      type: 'string',
+      value: 'PATH',
+      env: 'KUBECONFIG',
+      help: 'watch the API server of this kubeconfig (without it and --manifests: in-cluster configuration)',
+    },
+    {
+      name: 'datapath',
+      type: 'string',
+      choices: ['auto', 'ebpf', 'iptables'],
+      default: 'auto',
+      env: 'SLUICE_DATAPATH',
+      help: 'enforcement backend; auto probes the kernel',
+    },
+    {
+      name: 'debounce',
+      type: 'string',
+      value: 'DURATION',
+      default: '100ms',
+      env: 'SLUICE_DEBOUNCE',
+      help: 'minimum interval between syncs: a burst of changes is applied once',
+    },
+    {
+      name: 'sync-period',
+      type: 'string',
+      value: 'DURATION',
+      default: '5m',
+      env: 'SLUICE_SYNC_PERIOD',
+      help: 'period of the full resync that repairs drift in the kernel',
+    },
+    {
+      name: 'cache-sync-timeout',
+      type: 'string',
+      value: 'DURATION',
+      default: '1m',
+      env: 'SLUICE_CACHE_SYNC_TIMEOUT',
+      help: 'how long to wait for the initial state before reporting it overdue (nothing is applied before it)',
+    },
+    {
+      name: 'health-port',
+      type: 'number',
+      value: 'PORT',
+      default: 9101,
+      env: 'SLUICE_HEALTH_PORT',
+      help: 'port for /healthz and /readyz; 0 turns them off',
+    },
+    {
+      name: 'health-addr',
+      type: 'string',
+      value: 'ADDR',
+      default: '0.0.0.0',
+      env: 'SLUICE_HEALTH_ADDR',
+      help: 'address for the health endpoints',
+    },
+    {
+      name: 'metrics-port',
+      type: 'number',
+      value: 'PORT',
+      default: 9102,
+      env: 'SLUICE_METRICS_PORT',
+      help: 'port for /metrics (may equal --health-port); 0 turns it off',
+    },
+    {
+      name: 'metrics-addr',
+      type: 'string',
+      value: 'ADDR',
+      default: '0.0.0.0',
+      env: 'SLUICE_METRICS_ADDR',
+      help: 'address for /metrics',
+    },
+    {
+      name: 'log-level',
+      type: 'string',
+      choices: LOG_LEVELS,
+      default: 'info',
+      env: 'SLUICE_LOG_LEVEL',
+      help: 'JSON log level',
+    },
+    {
+      name: 'cleanup-on-exit',
+      type: 'boolean',
+      env: 'SLUICE_CLEANUP_ON_EXIT',
+      help: 'on SIGTERM remove everything the datapath created, instead of leaving enforcement in place',
+    },
+    {
+      name: 'service-cidr',
+      type: 'list',
+      value: 'CIDR',
+      env: 'SLUICE_SERVICE_CIDRS',
+      help: 'Service ClusterIP range: egress to it is judged on the real backend after DNAT',
+    },
+    {
+      name: 'host-address',
+      type: 'list',
+      value: 'IP',
+      env: 'SLUICE_HOST_ADDRESSES',
+      help: "the node's own addresses, always allowed to reach local pods (default: every address of the node's interfaces)",
+    },
+    {
+      name: 'ct-entries',
+      type: 'number',
+      value: 'N',
+      env: 'SLUICE_CT_ENTRIES',
+      help: 'ebpf: connection-tracking map size, used when the map is created (default: the datapath default)',
+    },
+    {
+      name: 'pin-root',
+      type: 'string',
+      value: 'DIR',
+      default: '/sys/fs/bpf/sluice',
+      env: 'SLUICE_PIN_ROOT',
+      help: 'ebpf: bpffs directory of the pinned maps, programs and links',
+    },
+    {
+      name: 'bpf-object',
+      type: 'string',
+      value: 'PATH',
+      env: 'SLUICE_BPF_OBJECT',
+      help: 'ebpf: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation)',
+    },
+  ],
+};
+
+export type DatapathChoice = DatapathKind | 'auto';
+
+export interface AgentConfig {
+  readonly nodeName: string;
+  readonly manifests: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly datapath: DatapathChoice;
+  readonly debounceMs: number;
+  readonly syncPeriodMs: number;
+  readonly cacheSyncTimeoutMs: number;
+  readonly healthPort: number;
+  readonly healthAddr: string;
+  readonly metricsPort: number;
+  readonly metricsAddr: string;
+  readonly logLevel: LogLevel;
+  readonly cleanupOnExit: boolean;
+  readonly serviceCidrs: readonly string[];
+  readonly hostAddresses: readonly string[] | undefined;
+  readonly ctEntries: number | undefined;
+  readonly pinRoot: string;
+  readonly bpfObject: string | undefined;
+}
+
+const str = (v: FlagValues[string]): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const list = (v: FlagValues[string]): string[] =>
+  Array.isArray(v) ? v.flatMap((x) => x.split(',')).filter((x) => x !== '') : [];
+
+function port(v: FlagValues[string], flag: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new UsageError(`agent: --${flag} must be an integer from 0 to 65535, got '${String(v)}'`);
+  }
+  return v;
+}
+
+/** Flag values (after parseFlags) → a validated config; UsageError naming the flag otherwise. */
+export function readAgentConfig(values: FlagValues): AgentConfig {
+  const duration = (flag: string): number => parseDuration(str(values[flag]) ?? '', flag);
+  const ct = values['ct-entries'];
+  if (ct !== undefined && (typeof ct !== 'number' || !Number.isInteger(ct) || ct < 1)) {
+    throw new UsageError(`agent: --ct-entries must be a positive integer, got '${String(ct)}'`);
+  }
+  const syncPeriodMs = duration('sync-period');
+  if (syncPeriodMs < 1000) throw new UsageError('agent: --sync-period must be at least 1s');
+  const hosts = list(values['host-address']);
+  return {
+    nodeName: str(values['node-name']) ?? os.hostname(),
+    manifests: str(values['manifests']),
+    kubeconfig: str(values['kubeconfig']),
+    datapath: (str(values['datapath']) ?? 'auto') as DatapathChoice,
+    debounceMs: duration('debounce'),
+    syncPeriodMs,
+    cacheSyncTimeoutMs: duration('cache-sync-timeout'),
+    healthPort: port(values['health-port'], 'health-port'),
+    healthAddr: str(values['health-addr']) ?? '0.0.0.0',
+    metricsPort: port(values['metrics-port'], 'metrics-port'),
+    metricsAddr: str(values['metrics-addr']) ?? '0.0.0.0',
+    logLevel: (str(values['log-level']) ?? 'info') as LogLevel,
+    cleanupOnExit: values['cleanup-on-exit'] === true,
+    serviceCidrs: list(values['service-cidr']),
+    hostAddresses: hosts.length > 0 ? hosts : undefined,
+    ctEntries: typeof ct === 'number' ? ct : undefined,
+    pinRoot: str(values['pin-root']) ?? '/sys/fs/bpf/sluice',
+    bpfObject: str(values['bpf-object']),
+  };
+}

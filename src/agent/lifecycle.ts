@@ -1,0 +1,157 @@
+/**
+ * The agent's wiring and lifetime: datapath, state, reconciler, interface
+ * scanner, HTTP endpoints; then wait for a stop signal. On stop the source
+ * and timers stop and the kernel keeps enforcing the last model (pinned maps
+ * and programs, or iptables chains and sets), so a restart or upgrade leaves
+ * no window without enforcement; `cleanupOnExit` removes it all instead.
+ */
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createCompiler } from '../compiler/compile.js';
+import type { CompiledPolicy } from '../model/compiled.js';
+import type { Datapath, NodeContext } from '../datapath/types.js';
+import type { Source } from '../source/types.js';
+import { ClusterState } from '../state/cluster-state.js';
+import type { Logger } from '../util/log.js';
+import { createDatapath, type AutoSelect } from './datapath-factory.js';
+import type { AgentConfig } from './flags.js';
+import { liveness, readiness } from './health.js';
+import { metricsRoute, serveRoutes, verdictRoute, type Route, type RunningServer } from './http.js';
+import { AgentMetrics } from './metrics.js';
+import { NodeInterfaces } from './node-interfaces.js';
+import { Reconciler, type CompileFn } from './reconciler.js';
+
+export interface AgentDeps {
+  readonly log: Logger;
+  /** Resolves with the reason (signal name) when the agent should stop. */
+  readonly shutdown: Promise<string>;
+  readonly datapath?: (config: AgentConfig) => Promise<Datapath>;
+  readonly autoSelect?: AutoSelect;
+  readonly compile?: CompileFn;
+  readonly interfaces?: NodeInterfaces;
+  /** Called once everything listens (tests read the ephemeral ports here). */
+  readonly onStarted?: (agent: { readonly servers: readonly RunningServer[]; readonly reconciler: Reconciler }) => void;
+}
+
+const DEFAULT_BPF_OBJECT = fileURLToPath(new URL('../../build/bpf/sluice.bpf.o', import.meta.url));
+
+function defaultDatapath(config: AgentConfig, autoSelect: AutoSelect | undefined): Promise<Datapath> {
+  const options = {
+    pinRoot: config.pinRoot,
+    objectPath: config.bpfObject ?? DEFAULT_BPF_OBJECT,
+    ...(config.ctEntries === undefined ? {} : { ctEntries: config.ctEntries }),
+  };
+  return createDatapath(config.datapath, options, autoSelect);
+}
+
+/** Every address on the node's interfaces (loopback excluded). */
+export function nodeAddresses(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal)
+    .map((a) => a.address.replace(/%.*$/, ''));
+}
+
+interface Assembled {
+  readonly datapath: Datapath;
+  readonly interfaces: NodeInterfaces;
+  readonly metrics: AgentMetrics;
+  readonly reconciler: Reconciler;
+}
+
+async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): Promise<Assembled> {
+  const log = deps.log.child({ component: 'agent' });
+  const datapath = await (deps.datapath ?? ((c) => defaultDatapath(c, deps.autoSelect)))(config);
+  log.info({ node: config.nodeName, datapath: datapath.kind, source: source.name }, 'starting');
+  const interfaces = deps.interfaces ?? new NodeInterfaces({ log: deps.log });
+  const metrics = new AgentMetrics({ datapath: datapath.kind, source: source.name });
+  const hostAddresses = config.hostAddresses ?? nodeAddresses();
+  const nodeContext = async (model: CompiledPolicy): Promise<NodeContext> => {
+    const map = await interfaces.scan().catch((err: unknown) => {
+      log.warn({ err }, 'interface scan failed; using the previous mapping');
+      return interfaces.map;
+    });
+    const ifaces = interfaces.forEndpoints(model, map);
+    metrics.setAttached(ifaces.size);
+    return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs };
+  };
+  const compiler = createCompiler();
+  const reconciler = new Reconciler({
+    source,
+    datapath,
+    state: new ClusterState(),
+    compile: deps.compile ?? ((snapshot, node) => compiler.compile(snapshot, node)),
+    nodeName: config.nodeName,
+    nodeContext,
+    log: deps.log,
+    observer: metrics,
+    debounceMs: config.debounceMs,
+    syncPeriodMs: config.syncPeriodMs,
+    cacheSyncTimeoutMs: config.cacheSyncTimeoutMs,
+  });
+  metrics.watchStatus(() => reconciler.status());
+  return { datapath, interfaces, metrics, reconciler };
+}
+
+/** Runs until `deps.shutdown` resolves; returns the exit code. */
+export async function runAgent(config: AgentConfig, source: Source, deps: AgentDeps): Promise<number> {
+  const log = deps.log.child({ component: 'agent' });
+  const { datapath, interfaces, metrics, reconciler } = await assemble(config, source, deps);
+  let servers: RunningServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    interfaces.stop();
+    await reconciler.stop();
+    await Promise.all(servers.map((s) => s.close()));
+  };
+  try {
+    servers = await startServers(config, reconciler, metrics, deps.log);
+    interfaces.start(() => reconciler.trigger('interfaces changed'));
+    await reconciler.start();
+  } catch (err) {
+    await stopAll();
+    await datapath.close();
+    throw err;
+  }
+  deps.onStarted?.({ servers, reconciler });
+  const reason = await deps.shutdown;
+  log.info({ reason, cleanup: config.cleanupOnExit }, 'stopping');
+  await stopAll();
+  if (config.cleanupOnExit) {
+    await datapath.cleanup();
+    log.info('datapath removed (--cleanup-on-exit)');
+  } else {
+    log.info('enforcement left in place');
+  }
+  await datapath.close();
+  return 0;
+}
+
+async function startServers(
+  config: AgentConfig,
+  reconciler: Reconciler,
+  metrics: AgentMetrics,
+  log: Logger,
+): Promise<RunningServer[]> {
+  const times = { syncPeriodMs: config.syncPeriodMs, cacheSyncTimeoutMs: config.cacheSyncTimeoutMs };
+  const health: Record<string, Route> = {
+    '/healthz': verdictRoute(() => liveness(reconciler.status(), Date.now(), times)),
+    '/readyz': verdictRoute(() => readiness(reconciler.status())),
+  };
+  const metricsRoutes: Record<string, Route> = { '/metrics': metricsRoute(metrics) };
+  const plan: { host: string; port: number; routes: Record<string, Route> }[] = [];
+  const shared = config.healthPort !== 0 && config.healthPort === config.metricsPort;
+  if (shared) plan.push({ host: config.healthAddr, port: config.healthPort, routes: { ...health, ...metricsRoutes } });
+  else {
+    if (config.healthPort !== 0) plan.push({ host: config.healthAddr, port: config.healthPort, routes: health });
+    if (config.metricsPort !== 0)
+      plan.push({ host: config.metricsAddr, port: config.metricsPort, routes: metricsRoutes });
+  }
+  const servers: RunningServer[] = [];
+  try {
+    for (const p of plan) servers.push(await serveRoutes(p.host, p.port, p.routes, log.child({ component: 'http' })));
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw err;
+  }
+  return servers;
+}

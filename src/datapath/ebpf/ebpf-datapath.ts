@@ -44,6 +44,8 @@ export interface EbpfDatapathOptions {
   readonly serviceMark?: number;
 }
 
+const MODE_FLAG: Readonly<Record<AttachMode, number>> = { tcx: L.ATTACH_FLAGS.tcx, clsact: L.ATTACH_FLAGS.clsact };
+
 const PROGRAMS = { fromPod: 'sluice_from_pod', toPod: 'sluice_to_pod', toRemote: 'sluice_to_remote' } as const;
 
 export class EbpfDatapath implements Datapath {
@@ -160,9 +162,12 @@ export class EbpfDatapath implements Datapath {
     const mode = this.attachMode(obj, [...wanted.keys()]);
     const failures: unknown[] = [];
     for (const [iface, hooks] of wanted) {
+      const id = ids.get(iface) ?? 0;
+      const previousRecord = state.attachments.get(iface)?.record;
       try {
-        const record = attach(this.pinRoot, iface, mode, hooks, state.attachments.get(iface)?.record);
-        writeAttachment(names, ids.get(iface) ?? 0, record);
+        // Recorded before touching the interface, so a crash in between still leaves cleanup a trace.
+        if (previousRecord === undefined) writeAttachment(names, id, { iface, flags: MODE_FLAG[mode] });
+        writeAttachment(names, id, attach(this.pinRoot, iface, mode, hooks, previousRecord));
       } catch (err) {
         failures.push(err);
       }

@@ -39,10 +39,11 @@ export const agentCommand: CommandDef = {
     {
       name: 'datapath',
       type: 'string',
+      value: 'KIND',
       choices: ['auto', 'ebpf', 'iptables'],
       default: 'auto',
       env: 'SLUICE_DATAPATH',
-      help: 'enforcement backend; auto probes the kernel',
+      help: 'enforcement backend; auto picks by what the kernel offers',
     },
     {
       name: 'debounce',
@@ -103,6 +104,7 @@ export const agentCommand: CommandDef = {
     {
       name: 'log-level',
       type: 'string',
+      value: 'LEVEL',
       choices: LOG_LEVELS,
       default: 'info',
       env: 'SLUICE_LOG_LEVEL',
@@ -133,7 +135,7 @@ export const agentCommand: CommandDef = {
       type: 'number',
       value: 'N',
       env: 'SLUICE_CT_ENTRIES',
-      help: 'ebpf: connection-tracking map size, used when the map is created (default: the datapath default)',
+      help: 'for eBPF: connection-tracking map size, used when the map is created (default: the datapath default)',
     },
     {
       name: 'pin-root',
@@ -141,14 +143,14 @@ export const agentCommand: CommandDef = {
       value: 'DIR',
       default: '/sys/fs/bpf/sluice',
       env: 'SLUICE_PIN_ROOT',
-      help: 'ebpf: bpffs directory of the pinned maps, programs and links',
+      help: 'for eBPF: bpffs directory of the pinned maps, programs and links',
     },
     {
       name: 'bpf-object',
       type: 'string',
       value: 'PATH',
       env: 'SLUICE_BPF_OBJECT',
-      help: 'ebpf: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation)',
+      help: 'for eBPF: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation)',
     },
   ],
 };

@@ -110,8 +110,10 @@ export class ClusterState {
     return this.last;
   }
 
+  /** Object counts as of the last snapshot's namespaces (synthesised ones included). */
   counts(): StateCounts {
-    return { namespaces: this.namespaces.size, pods: this.pods.size, policies: this.policies.size };
+    const namespaces = this.namespaces.size + this.synthesized.size;
+    return { namespaces, pods: this.pods.size, policies: this.policies.size };
   }
 
   namespace(name: string): Namespace | undefined {

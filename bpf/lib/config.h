@@ -19,14 +19,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_config SEC(".maps");
 
+/*
+ * Returned if the lookup fails (it cannot for index 0 of an array, but the
+ * verifier wants a non-NULL pointer). A .bss global, not a function-level
+ * static const: clang puts that one in .rodata.cst16 while its BTF claims
+ * .rodata, and the kernel then rejects the object's whole BTF.
+ */
+struct sluice_config sluice_config_defaults;
+
 static __always_inline const struct sluice_config *sluice_config_get(void)
 {
-	static const struct sluice_config zero;
 	const struct sluice_config *c;
 	__u32 key = 0;
 
 	c = bpf_map_lookup_elem(&sluice_config, &key);
-	return c ? c : &zero;
+	return c ? c : &sluice_config_defaults;
 }
 
 #endif /* SLUICE_LIB_CONFIG_H */

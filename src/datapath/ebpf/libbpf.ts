@@ -87,9 +87,9 @@ export function errnoText(errno: number): string {
 }
 
 /** Recent libbpf log lines, kept for error messages instead of going to stderr. */
-const LOG_LINES = 200;
+const LOG_LINES = 2000;
 const logLines: string[] = [];
-const logBuf = Buffer.alloc(4096);
+const logBuf = Buffer.alloc(1 << 16);
 const printer = koffi.register((_level: number, fmt: string, args: unknown): number => {
   const n = raw.vsnprintf(logBuf, logBuf.length, fmt, args) as number;
   const text = logBuf.subarray(0, Math.max(0, Math.min(n, logBuf.length - 1))).toString('utf8');

@@ -11,6 +11,8 @@ import {
   Watch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+// Not re-exported by the package index; the path is pinned with the 1.3.0 dependency and covered by a test.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { ERROR_CODES, SluiceError } from '../util/errors.js';
 import type { InformerLike } from './kube-informer.js';
 import type { InformerFactory, KindSpec, KubeObject } from './kube.js';
@@ -31,21 +33,38 @@ export function loadKubeConfig(kubeconfig: string | undefined): KubeConfig {
   return kc;
 }
 
-type Lister = () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>;
+interface ObjectList {
+  items: KubernetesObject[];
+  metadata?: { resourceVersion?: string };
+}
+type Lister = () => Promise<ObjectList>;
+
+/**
+ * The typed client deserialises list items into model classes whose fields
+ * are renamed where the JSON name is a keyword (`from` → `_from`), while watch
+ * events arrive as plain JSON. Items are serialised back to their JSON form,
+ * so the cache and the normaliser only ever see API-server JSON.
+ */
+function asJson(list: ObjectList, type: string): ObjectList {
+  return { ...list, items: list.items.map((item) => ObjectSerializer.serialize(item, type, '') as KubernetesObject) };
+}
 
 function lister(kc: KubeConfig, spec: KindSpec): Lister {
   const core = kc.makeApiClient(CoreV1Api);
   switch (spec.kind) {
     case 'Namespace':
-      return () => core.listNamespace({});
+      return async () => asJson(await core.listNamespace({}), 'V1Namespace');
     case 'Pod':
-      return () => core.listPodForAllNamespaces({});
+      return async () => asJson(await core.listPodForAllNamespaces({}), 'V1Pod');
     case 'NetworkPolicy': {
       const net = kc.makeApiClient(NetworkingV1Api);
-      return () => net.listNetworkPolicyForAllNamespaces({});
+      return async () => asJson(await net.listNetworkPolicyForAllNamespaces({}), 'V1NetworkPolicy');
     }
   }
 }
+
+/** @internal for tests: list JSON → typed models → JSON, as the informers' lists do. */
+export const listItemsAsJson = asJson;
 
 /** Informers over the API server `kc` points at; not started (KeptInformer starts them). */
 export function clientInformers(kc: KubeConfig): InformerFactory {

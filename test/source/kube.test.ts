@@ -224,3 +224,32 @@ test('real ListWatch: relist on 410 Gone, resume from resourceVersion after an e
   assert.deepEqual(delays, ['1000'], 'the 410 is handled inside ListWatch, without a backoff');
   await real.stop();
 });
+
+test('typed list items (from → _from) are serialised back to API JSON before normalising', async () => {
+  const { ObjectSerializer } = await import('@kubernetes/client-node/dist/gen/models/ObjectSerializer.js');
+  const { listItemsAsJson } = await import('../../src/source/kube-client.js');
+  const json = {
+    items: [
+      {
+        metadata: { name: 'np', namespace: 'x', creationTimestamp: '2024-01-01T00:00:00Z' },
+        spec: {
+          podSelector: { matchLabels: { app: 'a' } },
+          ingress: [
+            { from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ port: 'http' }] },
+          ],
+        },
+      },
+    ],
+    metadata: { resourceVersion: '7' },
+  };
+  const typed = ObjectSerializer.deserialize(json, 'V1NetworkPolicyList', '');
+  assert.ok('_from' in typed.items[0].spec.ingress[0], 'the typed model renames from');
+  const list = listItemsAsJson(typed, 'V1NetworkPolicy');
+  const nps = new FakeInformer([], list.items as KubeObject[]);
+  const { source, raw } = await setup({ NetworkPolicy: nps });
+  const added = raw.find((e) => e.type === 'add' && e.object.kind === 'NetworkPolicy');
+  assert.ok(added?.type === 'add' && added.object.kind === 'NetworkPolicy');
+  assert.equal(added.object.value.ingress[0]?.peers?.[0]?.ipBlock?.cidr.address, '10.0.0.0');
+  assert.equal(raw.filter((e) => e.type === 'invalid').length, 0);
+  await source.stop();
+});

@@ -57,7 +57,7 @@ const a = () => n().pod('x/a');
 const b = () => n().pod('x/b');
 const c = () => n().pod('x/c');
 
-function datapath(pinRoot: string, useTcx: boolean): EbpfDatapath {
+function datapath(pinRoot: string, useTcx: boolean | 'auto'): EbpfDatapath {
   const dp = new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx, netns: n().name, uplinks: ['rmt0'] });
   instances.push(dp);
   return dp;
@@ -250,4 +250,17 @@ test('a plan that does not fit a map is refused before anything is written', { s
   );
   assert.equal(readPinnedMap(pinRoot, L.MAPS.services).size, 1, 'services untouched');
   assert.equal(await a().agent.tcp(b().v4, 8080), false, 'the previous policy is still in force');
+});
+
+test("useTcx 'auto' probes the kernel and picks tcx here", { skip }, async (t) => {
+  const pinRoot = pinRootFor('auto');
+  const dp = datapath(pinRoot, 'auto');
+  t.after(() => dp.cleanup());
+  await apply(dp, [DENY_B_IN]);
+  const flags = [...readPinnedMap(pinRoot, L.MAPS.names).values()]
+    .filter((e) => L.nameKey.decode(e.key).kind === L.NAME_KIND.attachment)
+    .map((e) => L.name.decode(e.value).flags);
+  assert.deepEqual(flags, [L.ATTACH_FLAGS.tcx, L.ATTACH_FLAGS.tcx, L.ATTACH_FLAGS.tcx, L.ATTACH_FLAGS.tcx]);
+  assert.deepEqual(await hooks(pinRoot), { clsact: 0, tcx: 7 });
+  assert.equal(await a().agent.tcp(b().v4, 80), false);
 });

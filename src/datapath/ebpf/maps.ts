@@ -14,8 +14,10 @@
  *
  * Known gap: a prefix that moves between two classes that both exist before
  * and after (a pod relabelled) is judged, between the peers write and the
- * endpoints write, by the old rule sets as a member of its new class. Closing
- * it needs a second peer table generation selected per endpoint.
+ * endpoints write, by the old rule sets as a member of its new class: the
+ * state "new labels, old policies", which differs from both models only when
+ * the same apply also changes policies. Closing it needs a second peer table
+ * generation selected per endpoint.
  */
 
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';

@@ -168,12 +168,25 @@ export class NodeInterfaces {
     return out;
   }
 
+  private readonly warned = new Set<string>();
+
+  private optional(command: string, args: readonly string[]): Promise<string> {
+    return this.run(command, args).catch((err: unknown) => {
+      const what = `${command} ${args.filter((a) => a !== '-j').join(' ')}`;
+      if (!this.warned.has(what)) this.log.warn({ err }, `${what} failed; read as empty (reported once)`);
+      this.warned.add(what);
+      return '[]';
+    });
+  }
+
   private async scanOnce(): Promise<InterfaceMap> {
+    // IPv4 routes must be readable; the rest may be missing on a node (IPv6
+    // disabled, no `bridge` binary) and count as empty.
     const [v4, v6, neigh, fdb] = await Promise.all([
       this.run('ip', [...this.ns, '-j', '-4', 'route', 'show']),
-      this.run('ip', [...this.ns, '-j', '-6', 'route', 'show']),
-      this.run('ip', [...this.ns, '-j', 'neigh', 'show']),
-      this.run('bridge', [...this.ns, '-j', 'fdb', 'show']),
+      this.optional('ip', [...this.ns, '-j', '-6', 'route', 'show']),
+      this.optional('ip', [...this.ns, '-j', 'neigh', 'show']),
+      this.optional('bridge', [...this.ns, '-j', 'fdb', 'show']),
     ]);
     const map = parseBridgePorts(neigh, fdb);
     for (const [addr, dev] of [...parseHostRoutes(v4), ...parseHostRoutes(v6)]) map.set(addr, dev);

@@ -87,3 +87,15 @@ test('NodeInterfaces: routes win over bridge ports; forEndpoints; change callbac
   await waitFor('change callback', () => changes === 1, 500);
   assert.deepEqual(Object.fromEntries(ni.map), { '10.244.0.5': 'veth5' });
 });
+
+test('NodeInterfaces: IPv6 routes, neighbours or fdb unavailable count as empty; IPv4 routes must work', async () => {
+  const failing = (what: string) => async (cmd: string, args: readonly string[]) => {
+    if (`${cmd} ${args.join(' ')}`.includes(what)) throw new Error(`${what} unsupported`);
+    return args.includes('-4') ? '[{"dst":"10.0.0.1","dev":"v1"}]' : '[]';
+  };
+  for (const what of ['-6 route', 'neigh', 'bridge']) {
+    const ni = new NodeInterfaces({ run: failing(what) });
+    assert.deepEqual(Object.fromEntries(await ni.scan()), { '10.0.0.1': 'v1' }, what);
+  }
+  await assert.rejects(new NodeInterfaces({ run: failing('-4 route') }).scan(), /-4 route unsupported/);
+});

@@ -3,7 +3,8 @@
  * directory source, ClusterState, the reconciler and the iptables datapath
  * inside a harness node namespace (test/support/netns.ts), with interfaces
  * found by NodeInterfaces in that namespace. Creating, changing and deleting
- * a policy file, and relabelling a pod, change enforcement within 1 s.
+ * a policy file, and relabelling a pod, change enforcement within 1 s; an
+ * endpoint removed from its ipset by hand is restored by the periodic resync.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -44,7 +45,7 @@ spec:
 `;
 
 test(
-  'agent loop on real packets: policy create / change / delete and a relabel, each within 1 s',
+  'agent loop on real packets: policy create / change / delete and a relabel within 1 s; resync repairs drift',
   { skip },
   async (t) => {
     const node = await createNode({
@@ -88,6 +89,7 @@ test(
       }),
       log: sink.log,
       debounceMs: 50,
+      syncPeriodMs: 700,
     });
     cleanups.push(async () => {
       await reconciler.stop();
@@ -124,6 +126,19 @@ test(
       latencies.push(`${name} ${await reaches(want, at)} ms`);
     }
     t.diagnostic(`change → enforced: ${latencies.join(', ')}`);
+
+    // Drift: an isolated endpoint removed from its set by hand is restored by the periodic resync.
+    await writeFile(path.join(dir, 'policy.yaml'), webPolicy(undefined));
+    await reaches(false, Date.now());
+    const sets = (await node.exec('ipset', ['list', '-n']))
+      .split('\n')
+      .filter((n) => n.startsWith('sluice-ingress-iso-v4'));
+    for (const set of sets) await node.exec('ipset', ['-exist', 'del', set, web.v4]);
+    assert.equal(await probe(), true, 'hand-made drift opens the pod');
+    const drifted = Date.now();
+    while ((await probe()) && Date.now() - drifted < 3000);
+    assert.equal(await probe(), false, 'the resync restored isolation');
+    t.diagnostic(`drift repaired after ${Date.now() - drifted} ms (sync period 700 ms)`);
     assert.deepEqual(
       sink.lines.filter((l) => l.level === 'error'),
       [],

@@ -20,7 +20,17 @@ spec:
   policyTypes: [Ingress]
 `,
   );
-  const r = await runCli(['simulate', '-f', 'examples/tke/cluster.yaml', '-f', file, '--port', '6379', '--output', 'json']);
+  const r = await runCli([
+    'simulate',
+    '-f',
+    'examples/tke/cluster.yaml',
+    '-f',
+    file,
+    '--port',
+    '6379',
+    '--output',
+    'json',
+  ]);
   assert.equal(r.code, 0);
   assert.match(r.stderr, /^warning: .*v1beta1\.yaml: nsa\/npa: .*extensions\/v1beta1/m);
   const got = JSON.parse(r.stdout) as { pods: string[]; allowed: boolean[][] };

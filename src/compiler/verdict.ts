@@ -95,10 +95,34 @@ export function portMatches(m: PortMatch, protocol: FlowProtocol, port: number):
   return m.protocol === protocol && port >= m.from && port <= m.to;
 }
 
+const byClassCache = new WeakMap<RuleSet, Map<string, AllowTuple[]>>();
+
+/** A rule set's tuples grouped by peer class, built once per rule set. */
+function tuplesByClass(rs: RuleSet): Map<string, AllowTuple[]> {
+  let byClass = byClassCache.get(rs);
+  if (byClass === undefined) {
+    byClass = new Map();
+    for (const t of rs.tuples) {
+      const list = byClass.get(t.peerClass);
+      if (list === undefined) byClass.set(t.peerClass, [t]);
+      else list.push(t);
+    }
+    byClassCache.set(rs, byClass);
+  }
+  return byClass;
+}
+
+/**
+ * The first tuple, in the rule set's sorted order, that covers the peer class
+ * and port. `ANY_CLASS` sorts before every class key, so its tuples come first.
+ */
 function findTuple(rs: RuleSet, peerClass: string, flow: Flow): AllowTuple | undefined {
-  return rs.tuples.find(
-    (t) => (t.peerClass === peerClass || t.peerClass === ANY_CLASS) && portMatches(t.ports, flow.protocol, flow.port),
-  );
+  const byClass = tuplesByClass(rs);
+  for (const key of [ANY_CLASS, peerClass]) {
+    const hit = byClass.get(key)?.find((t) => portMatches(t.ports, flow.protocol, flow.port));
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
 }
 
 function judge(

@@ -44,12 +44,17 @@ function defaultDatapath(config: AgentConfig, autoSelect: AutoSelect | undefined
   return createDatapath(config.datapath, options, autoSelect);
 }
 
-/** Every address on the node's interfaces (loopback excluded). */
+/**
+ * Every address on the node's interfaces (loopback excluded), each once: a
+ * routed CNI puts the same gateway address on every host veth, and a set
+ * (ipset) refuses a duplicate member.
+ */
 export function nodeAddresses(): string[] {
-  return Object.values(os.networkInterfaces())
+  const all = Object.values(os.networkInterfaces())
     .flatMap((list) => list ?? [])
     .filter((a) => !a.internal)
     .map((a) => a.address.replace(/%.*$/, ''));
+  return [...new Set(all)];
 }
 
 interface Assembled {

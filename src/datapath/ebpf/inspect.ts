@@ -1,0 +1,204 @@
+/**
+ * Reads sluice's pinned maps (opened by path; nothing is loaded or written)
+ * and decodes them with the codec into Kubernetes terms: pods, policies and
+ * peer classes by the names recorded in sluice_names. `sluice inspect` and
+ * `sluice monitor` use it; it works next to a running agent.
+ */
+
+import { existsSync } from 'node:fs';
+
+import ipaddr from 'ipaddr.js';
+
+import { ERROR_CODES, SluiceError } from '../../util/errors.js';
+import * as L from './layout.js';
+import { closeFd } from './libbpf.js';
+import { mapKeys, mapLookupPerCpu, openPinned, type MapRef } from './map-ops.js';
+import { readEntries } from './maps.js';
+import { decodeName } from './names.js';
+import { policyRows, type PolicyRow } from './policy-rows.js';
+
+export const DIRECTION_NAMES = ['ingress', 'egress'] as const;
+export type DirectionName = (typeof DIRECTION_NAMES)[number];
+
+export const dirName = (d: number): DirectionName => (d === L.DIRECTION.egress ? 'egress' : 'ingress');
+
+/** Runs `fn` on the pinned map; a SluiceError naming the pin path when it is not there. */
+export function withPinnedMap<T>(pinRoot: string, spec: L.MapSpec, fn: (ref: MapRef) => T): T {
+  const path = `${pinRoot}/${spec.name}`;
+  if (!existsSync(path)) {
+    throw new SluiceError(
+      ERROR_CODES.BPF,
+      `nothing pinned at ${path}: the eBPF datapath has not programmed this node (or use --pin-root)`,
+      { file: path, map: spec.name },
+    );
+  }
+  const fd = openPinned(path);
+  try {
+    return fn({ fd, name: spec.name });
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** `10.0.0.1` / `fd00::1` from a map's family + 16 address bytes. */
+export function addrText(family: number, addr: Uint8Array): string {
+  if (family === L.FAMILY.v4) return ipaddr.fromByteArray([...addr.subarray(0, 4)]).toString();
+  return ipaddr.fromByteArray([...addr.subarray(0, 16)]).toString();
+}
+
+/** id → name per sluice_name_kind, plus address → pod for local endpoints. */
+export interface NameTables {
+  readonly byKind: ReadonlyMap<number, ReadonlyMap<number, string>>;
+  readonly podByAddr: ReadonlyMap<string, string>;
+}
+
+export function nameOf(t: NameTables, kind: number, id: number): string | undefined {
+  return t.byKind.get(kind)?.get(id);
+}
+
+export interface EndpointInfo {
+  readonly pod: string;
+  readonly id: number;
+  readonly addresses: readonly string[];
+  readonly ingress: { readonly isolated: boolean; readonly ruleset: number };
+  readonly egress: { readonly isolated: boolean; readonly ruleset: number };
+}
+
+export function readEndpoints(pinRoot: string, byKind: NameTables['byKind']): EndpointInfo[] {
+  const byId = new Map<number, { value: L.Endpoint; addresses: string[] }>();
+  withPinnedMap(pinRoot, L.MAPS.endpoints, (ref) => {
+    for (const e of readEntries(ref, L.MAPS.endpoints).values()) {
+      const key = L.addrKey.decode(e.key);
+      const value = L.endpoint.decode(e.value);
+      const row = byId.get(value.endpointId) ?? { value, addresses: [] };
+      row.addresses.push(addrText(key.family, key.addr));
+      byId.set(value.endpointId, row);
+    }
+  });
+  const names = byKind.get(L.NAME_KIND.endpoint);
+  return [...byId.entries()]
+    .map(([id, { value, addresses }]) => ({
+      pod: names?.get(id) ?? `endpoint-${id}`,
+      id,
+      addresses: addresses.sort(),
+      ingress: {
+        isolated: (value.flags & L.ENDPOINT_FLAGS.ingressIsolated) !== 0,
+        ruleset: value.ingressRuleset,
+      },
+      egress: { isolated: (value.flags & L.ENDPOINT_FLAGS.egressIsolated) !== 0, ruleset: value.egressRuleset },
+    }))
+    .sort((a, b) => a.pod.localeCompare(b.pod));
+}
+
+export function readNameTables(pinRoot: string): NameTables {
+  const byKind = new Map<number, Map<number, string>>();
+  withPinnedMap(pinRoot, L.MAPS.names, (ref) => {
+    for (const e of readEntries(ref, L.MAPS.names).values()) {
+      const key = L.nameKey.decode(e.key);
+      const table = byKind.get(key.kind) ?? new Map<number, string>();
+      table.set(key.id, decodeName(L.name.decode(e.value).name));
+      byKind.set(key.kind, table);
+    }
+  });
+  const podByAddr = new Map<string, string>();
+  for (const ep of readEndpoints(pinRoot, byKind)) for (const a of ep.addresses) podByAddr.set(a, ep.pod);
+  return { byKind, podByAddr };
+}
+
+export interface PeerInfo {
+  readonly cidr: string;
+  readonly peerClass: number;
+}
+
+export function readPeers(pinRoot: string): PeerInfo[] {
+  return withPinnedMap(pinRoot, L.MAPS.peers, (ref) =>
+    [...readEntries(ref, L.MAPS.peers).values()].map((e) => {
+      const key = L.peerKey.decode(e.key);
+      const bits = key.prefixlen - L.PREFIX.peerBase;
+      return { cidr: `${addrText(key.family, key.addr)}/${bits}`, peerClass: L.peerValue.decode(e.value).peerClass };
+    }),
+  ).sort((a, b) => a.peerClass - b.peerClass || a.cidr.localeCompare(b.cidr));
+}
+
+export function readPolicyRows(pinRoot: string): PolicyRow[] {
+  return withPinnedMap(pinRoot, L.MAPS.policy, (ref) =>
+    policyRows(
+      [...readEntries(ref, L.MAPS.policy).values()].map((e) => ({
+        key: L.policyKey.decode(e.key),
+        value: L.policyValue.decode(e.value),
+      })),
+    ),
+  );
+}
+
+export interface CtInfo {
+  readonly direction: DirectionName;
+  readonly family: number;
+  readonly protocol: number;
+  readonly saddr: string;
+  readonly sport: number;
+  readonly daddr: string;
+  readonly dport: number;
+  /** Nanoseconds since the flow was last refreshed (CLOCK_MONOTONIC, like bpf_ktime_get_ns). */
+  readonly ageNs: bigint;
+  readonly flags: number;
+  readonly policyGen: number;
+}
+
+export function readCt(pinRoot: string): CtInfo[] {
+  const now = process.hrtime.bigint();
+  return withPinnedMap(pinRoot, L.MAPS.ct, (ref) =>
+    [...readEntries(ref, L.MAPS.ct).values()].map((e) => {
+      const k = L.ctKey.decode(e.key);
+      const v = L.ctValue.decode(e.value);
+      return {
+        direction: dirName(k.direction),
+        family: k.family,
+        protocol: k.protocol,
+        saddr: addrText(k.family, k.saddr),
+        sport: k.sport,
+        daddr: addrText(k.family, k.daddr),
+        dport: k.dport,
+        ageNs: now > v.lastSeenNs ? now - v.lastSeenNs : 0n,
+        flags: v.flags,
+        policyGen: v.policyGen,
+      };
+    }),
+  );
+}
+
+export interface StatsInfo {
+  readonly endpointId: number;
+  readonly direction: DirectionName;
+  readonly allowedPackets: bigint;
+  readonly allowedBytes: bigint;
+  readonly deniedPackets: bigint;
+  readonly deniedBytes: bigint;
+}
+
+/** Per-CPU counters summed over every possible CPU. */
+export function readStats(pinRoot: string): StatsInfo[] {
+  return withPinnedMap(pinRoot, L.MAPS.stats, (ref) =>
+    mapKeys(ref, L.statsKey.size).flatMap((raw) => {
+      const key = L.statsKey.decode(raw);
+      const perCpu = mapLookupPerCpu(ref, raw, L.statsValue.size) ?? [];
+      const sum = { allowedPackets: 0n, allowedBytes: 0n, deniedPackets: 0n, deniedBytes: 0n };
+      for (const slot of perCpu) {
+        const v = L.statsValue.decode(slot);
+        sum.allowedPackets += v.allowedPackets;
+        sum.allowedBytes += v.allowedBytes;
+        sum.deniedPackets += v.deniedPackets;
+        sum.deniedBytes += v.deniedBytes;
+      }
+      return [{ endpointId: key.endpointId, direction: dirName(key.direction), ...sum }];
+    }),
+  ).sort((a, b) => a.endpointId - b.endpointId || a.direction.localeCompare(b.direction));
+}
+
+/** Reads sluice_config (index 0). */
+export function readConfig(ref: MapRef): L.Config {
+  const raw = Buffer.alloc(L.config.size);
+  const rows = readEntries(ref, L.MAPS.config);
+  const first = rows.get(Buffer.alloc(4).toString('hex'));
+  return L.config.decode(first?.value ?? raw);
+}

@@ -44,6 +44,9 @@ export const raw = {
   btfFindByNameKind: libbpf.func('int32_t btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),
   btfTypeById: libbpf.func('void *btf__type_by_id(btf *btf, uint32_t id)'),
   btfNameByOffset: libbpf.func('const char *btf__name_by_offset(btf *btf, uint32_t off)'),
+  mapCreate: libbpf.func(
+    'int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)',
+  ),
   objPin: libbpf.func('int bpf_obj_pin(int fd, const char *path)'),
   objGet: libbpf.func('int bpf_obj_get(const char *path)'),
   mapUpdateElem: libbpf.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),

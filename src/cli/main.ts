@@ -1,6 +1,9 @@
 import { SluiceError, UsageError } from '../util/errors.js';
 import { agentCommand, runAgentCommand } from './commands/agent.js';
+import { cleanupCommand, runCleanup } from './commands/cleanup.js';
 import { explainCommand, runExplain } from './commands/explain.js';
+import { inspectCommand, runInspect } from './commands/inspect.js';
+import { monitorCommand, runMonitor } from './commands/monitor.js';
 import { probeCommand, runProbeCommand } from './commands/probe.js';
 import { runSimulate, simulateCommand } from './commands/simulate.js';
 import { helpText, parseFlags, type CommandDef, type FlagValues } from './flags.js';
@@ -15,6 +18,9 @@ export const COMMANDS: readonly Command[] = [
   { def: simulateCommand, run: runSimulate },
   { def: explainCommand, run: runExplain },
   { def: agentCommand, run: runAgentCommand },
+  { def: inspectCommand, run: runInspect },
+  { def: monitorCommand, run: runMonitor },
+  { def: cleanupCommand, run: runCleanup },
   { def: probeCommand, run: runProbeCommand },
 ];
 

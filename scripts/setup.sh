@@ -21,6 +21,7 @@ packages=(
   iproute2 iptables ipset conntrack # tc attach and the iptables fallback
   wrk apache2-utils nginx-light # npm run bench
   make ca-certificates
+  openssl # certificates of the end-to-end control plane (test/cluster)
 )
 
 # Always refresh the package lists: a fresh machine has none, and stale
@@ -36,6 +37,16 @@ if ! mountpoint -q /sys/fs/bpf; then
 fi
 
 npm run build
+
+# The end-to-end tests' control plane (kube-apiserver, etcd, kubectl), built
+# from the Go modules pinned in test/cluster/go.mod and cached outside the
+# clone: cold, this is the slow part of CI; cached, it takes seconds.
+if [[ -x /usr/local/go/bin/go ]]; then PATH=${PATH}:/usr/local/go/bin; fi
+if command -v go >/dev/null; then
+  bash test/cluster/build.sh
+else
+  echo "setup.sh: warning: no Go toolchain; the end-to-end tests (test/e2e) will skip" >&2
+fi
 
 # Under sudo, give the build products back to the invoking user.
 if [[ -n ${SUDO_UID:-} && -n ${SUDO_GID:-} ]]; then

@@ -34,7 +34,8 @@ const volatile struct sluice_btf_anchor sluice_btf_anchor;
 static __always_inline int sluice_verdict(struct __sk_buff *skb,
 					  const struct sluice_pkt *p,
 					  const struct sluice_endpoint *ep,
-					  __u8 dir, __u64 now,
+					  __u8 dir, __u64 now, __u32 gen,
+					  struct sluice_ct_hit *h,
 					  struct sluice_decision *d)
 {
 	const __u8 *peer = dir == SLUICE_DIR_INGRESS ? p->saddr : p->daddr;
@@ -55,11 +56,17 @@ static __always_inline int sluice_verdict(struct __sk_buff *skb,
 		return 0;
 	}
 	if (dir == SLUICE_DIR_EGRESS && sluice_is_service(p->family, p->daddr))
-		return sluice_service_defer(skb, p, ep, now, d);
-	new_flow = sluice_decide(p, ep, dir, peer, now, d);
+		return sluice_service_defer(skb, p, ep, now, h, d);
+	new_flow = sluice_decide(p, ep, dir, peer, now, gen, h, d);
 	if (p->frag == SLUICE_FRAG_FIRST && d->verdict == SLUICE_VERDICT_ALLOW)
 		sluice_frag_record(p, dir, now);
 	return new_flow;
+}
+
+/* Whether the packet carries a pending egress verdict (lib/service.h). */
+static __always_inline int sluice_marked(const struct __sk_buff *skb)
+{
+	return service_mark && (skb->mark & service_mark);
 }
 
 /*
@@ -68,50 +75,82 @@ static __always_inline int sluice_verdict(struct __sk_buff *skb,
  */
 static __always_inline int sluice_deferred_deny(struct __sk_buff *skb,
 						const struct sluice_pkt *p,
-						__u64 now)
+						const struct sluice_config *c)
 {
 	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
+	__u64 now = bpf_ktime_get_ns();
 	__u32 endpoint_id = 0;
 	int new_flow;
 
 	if (p->frag == SLUICE_FRAG_LATER)
 		return 0;
-	if (!sluice_service_judge(skb, p, now, &d, &endpoint_id))
+	if (!sluice_service_judge(skb, p, now, c->policy_gen, &d, &endpoint_id))
 		return 0;
 	new_flow = d.reason != SLUICE_REASON_CT_ESTABLISHED &&
 		   d.reason != SLUICE_REASON_CT_REPLY;
-	sluice_report(p, endpoint_id, SLUICE_DIR_EGRESS, &d, new_flow, skb->len,
-		      now);
+	sluice_report(c, p, endpoint_id, SLUICE_DIR_EGRESS, &d, new_flow,
+		      skb->len, now);
 	return d.verdict != SLUICE_VERDICT_ALLOW;
 }
 
-static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
+/* Every packet but those of established flows: the full verdict. */
+static __always_inline int sluice_full(struct __sk_buff *skb,
+				       const struct sluice_pkt *p, int rc,
+				       __u8 dir, const struct sluice_config *c,
+				       struct sluice_ct_hit *h)
 {
 	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
 	const struct sluice_endpoint *ep;
 	__u64 now = bpf_ktime_get_ns();
-	struct sluice_pkt p = {};
 	__u32 endpoint_id = 0;
-	int rc, new_flow = 0;
+	int new_flow = 0;
 
-	rc = sluice_parse(skb, &p);
-	if (rc == SLUICE_PARSE_PASS)
-		return TC_ACT_OK;
-	if (rc == SLUICE_PARSE_OK && dir == SLUICE_DIR_INGRESS &&
-	    sluice_deferred_deny(skb, &p, now))
-		return TC_ACT_SHOT;
-	ep = sluice_endpoint_lookup(p.family,
-				    dir == SLUICE_DIR_INGRESS ? p.daddr : p.saddr);
+	ep = sluice_endpoint_lookup(p->family,
+				    dir == SLUICE_DIR_INGRESS ? p->daddr : p->saddr);
 	if (ep)
 		endpoint_id = ep->endpoint_id;
 	if (rc == SLUICE_PARSE_MALFORMED) {
 		d.verdict = SLUICE_VERDICT_DENY;
 		d.reason = SLUICE_REASON_MALFORMED;
 	} else {
-		new_flow = sluice_verdict(skb, &p, ep, dir, now, &d);
+		new_flow = sluice_verdict(skb, p, ep, dir, now, c->policy_gen,
+					  h, &d);
 	}
-	sluice_report(&p, endpoint_id, dir, &d, new_flow, skb->len, now);
+	sluice_report(c, p, endpoint_id, dir, &d, new_flow, skb->len, now);
 	return d.verdict == SLUICE_VERDICT_ALLOW ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/*
+ * The ct entries are looked up first: a packet of a flow allowed under the
+ * current policy generation is counted and passed with that one lookup
+ * (sluice_ct_fast); everything else takes the full path, which reuses them.
+ */
+static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
+{
+	const struct sluice_config *c = sluice_config_get();
+	struct sluice_ct_hit h = {};
+	struct sluice_pkt p = {};
+	__u32 endpoint_id;
+	int rc;
+
+	rc = sluice_parse(skb, &p);
+	if (rc == SLUICE_PARSE_PASS)
+		return TC_ACT_OK;
+	if (rc != SLUICE_PARSE_OK || p.frag == SLUICE_FRAG_LATER)
+		return sluice_full(skb, &p, rc, dir, c, &h);
+	if (dir == SLUICE_DIR_INGRESS && sluice_marked(skb) &&
+	    sluice_deferred_deny(skb, &p, c))
+		return TC_ACT_SHOT;
+	sluice_ct_find(&p, dir, &h);
+	if (p.frag == SLUICE_FRAG_NONE) {
+		endpoint_id = sluice_ct_fast(&p, &h, c->policy_gen);
+		if (endpoint_id) {
+			sluice_count(endpoint_id, dir, SLUICE_VERDICT_ALLOW,
+				     skb->len);
+			return TC_ACT_OK;
+		}
+	}
+	return sluice_full(skb, &p, rc, dir, c, &h);
 }
 
 SEC("tc")
@@ -131,10 +170,10 @@ int sluice_to_remote(struct __sk_buff *skb)
 {
 	struct sluice_pkt p = {};
 
-	if (sluice_parse(skb, &p) != SLUICE_PARSE_OK)
+	if (!sluice_marked(skb) || sluice_parse(skb, &p) != SLUICE_PARSE_OK)
 		return TC_ACT_OK;
-	return sluice_deferred_deny(skb, &p, bpf_ktime_get_ns()) ? TC_ACT_SHOT :
-								   TC_ACT_OK;
+	return sluice_deferred_deny(skb, &p, sluice_config_get()) ? TC_ACT_SHOT :
+								    TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -186,12 +186,15 @@ enum sluice_policy_prefix {
 };
 
 /*
- * sluice_ct LRU hash. One entry per (hook direction, flow) as first seen at
- * that hook: the same flow has an EGRESS entry at the source pod's hook and
- * an INGRESS entry at the destination pod's hook, each created only after
- * that side allowed it. A reply matches the entry with the opposite
- * direction and swapped addresses/ports. For ICMP echo both ports hold the
- * echo id; other port-less protocols use 0.
+ * sluice_ct (IPv6) and sluice_ct4 (IPv4) LRU hashes. One entry per (hook
+ * direction, flow) as first seen at that hook: the same flow has an EGRESS
+ * entry at the source pod's hook and an INGRESS entry at the destination
+ * pod's hook, each created only after that side allowed it. A reply matches
+ * the entry with the opposite direction and swapped addresses/ports. For
+ * ICMP echo both ports hold the echo id; other port-less protocols use 0.
+ * IPv4 flows have their own map with a 16-byte key: the kernel hashes and
+ * compares the whole key on every lookup, and that is most of the cost of
+ * an established packet.
  */
 struct sluice_ct_key {
 	__u8 family;
@@ -205,13 +208,33 @@ struct sluice_ct_key {
 };
 _Static_assert(sizeof(struct sluice_ct_key) == 40, "sluice_ct_key");
 
+struct sluice_ct4_key {
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 protocol;
+	__u8 direction; /* enum sluice_direction of the hook that created it */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct sluice_ct4_key) == 16, "sluice_ct4_key");
+
 struct sluice_ct_value {
-	__u64 last_seen_ns; /* bpf_ktime_get_ns(); refreshed at most once a second */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC; refreshed at most once a second */
 	__u32 flags; /* enum sluice_ct_flags */
 	/* sluice_config.policy_gen when last allowed; older = re-judge. */
 	__u32 policy_gen;
+	/*
+	 * The pod-side endpoint of the hook that allowed the flow, for the
+	 * counters of packets that skip the endpoint lookup. Valid while
+	 * policy_gen is current (any endpoint change bumps the generation);
+	 * 0 (e.g. an entry written by user space) sends the packet through
+	 * the full path, which fills it in.
+	 */
+	__u32 endpoint_id;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sluice_ct_value) == 16, "sluice_ct_value");
+_Static_assert(sizeof(struct sluice_ct_value) == 24, "sluice_ct_value");
 
 /*
  * sluice_frags LRU hash: first fragments that were allowed, so that the
@@ -233,14 +256,12 @@ struct sluice_frag_value {
 };
 _Static_assert(sizeof(struct sluice_frag_value) == 8, "sluice_frag_value");
 
-/* sluice_stats per-CPU hash; endpoint_id 0 counts unknown endpoints. */
-struct sluice_stats_key {
-	__u32 endpoint_id;
-	__u8 direction;
-	__u8 pad[3];
-};
-_Static_assert(sizeof(struct sluice_stats_key) == 8, "sluice_stats_key");
-
+/*
+ * sluice_stats per-CPU array, indexed by endpoint_id * 2 + direction (enum
+ * sluice_direction): an array lookup is inlined by the verifier, a hash
+ * lookup hashes the key. Index 0 and 1 count unknown endpoints; ids beyond
+ * max_entries / 2 are not counted.
+ */
 struct sluice_stats_value {
 	__u64 allowed_packets;
 	__u64 allowed_bytes;

@@ -26,7 +26,7 @@ const volatile __u64 ct_timeout_closing_ns = 10 * SLUICE_NSEC;
 const volatile __u64 ct_timeout_other_ns = 60 * SLUICE_NSEC;
 const volatile __u64 frag_timeout_ns = 30 * SLUICE_NSEC;
 
-/* User space may resize with bpf_map__set_max_entries before load. */
+/* User space may resize both with bpf_map__set_max_entries before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -34,6 +34,14 @@ struct {
 	__type(value, struct sluice_ct_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_ct4_key);
+	__type(value, struct sluice_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_ct4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -48,6 +56,38 @@ enum sluice_ct_match {
 	SLUICE_CT_MATCH_ESTABLISHED = 1,
 	SLUICE_CT_MATCH_REPLY = 2,
 };
+
+/*
+ * The entries of a packet's flow as looked up once per packet: fwd is the
+ * entry of the packet's own tuple, rev the reply entry (looked up only when
+ * fwd is missing, or later when fwd turned out to be expired).
+ */
+struct sluice_ct_hit {
+	struct sluice_ct_value *fwd;
+	struct sluice_ct_value *rev;
+	int rev_done;
+};
+
+static __always_inline void sluice_ct4_key_fill(struct sluice_ct4_key *k,
+						const struct sluice_pkt *p,
+						__u8 dir, int reverse)
+{
+	k->protocol = p->protocol;
+	k->direction = reverse ? !dir : dir;
+	k->pad[0] = 0;
+	k->pad[1] = 0;
+	if (reverse) {
+		k->sport = p->dport;
+		k->dport = p->sport;
+		__builtin_memcpy(k->saddr, p->daddr, 4);
+		__builtin_memcpy(k->daddr, p->saddr, 4);
+	} else {
+		k->sport = p->sport;
+		k->dport = p->dport;
+		__builtin_memcpy(k->saddr, p->saddr, 4);
+		__builtin_memcpy(k->daddr, p->daddr, 4);
+	}
+}
 
 static __always_inline void sluice_ct_key_fill(struct sluice_ct_key *k,
 					       const struct sluice_pkt *p,
@@ -70,6 +110,70 @@ static __always_inline void sluice_ct_key_fill(struct sluice_ct_key *k,
 	}
 }
 
+/* The entry of the packet's tuple (reverse: the reply tuple), or NULL. */
+static __always_inline struct sluice_ct_value *
+sluice_ct_get(const struct sluice_pkt *p, __u8 dir, int reverse)
+{
+	if (p->family == SLUICE_FAMILY_V4) {
+		struct sluice_ct4_key k;
+
+		sluice_ct4_key_fill(&k, p, dir, reverse);
+		return bpf_map_lookup_elem(&sluice_ct4, &k);
+	} else {
+		struct sluice_ct_key k;
+
+		sluice_ct_key_fill(&k, p, dir, reverse);
+		return bpf_map_lookup_elem(&sluice_ct, &k);
+	}
+}
+
+static __always_inline void sluice_ct_put(const struct sluice_pkt *p, __u8 dir,
+					  const struct sluice_ct_value *v)
+{
+	if (p->family == SLUICE_FAMILY_V4) {
+		struct sluice_ct4_key k;
+
+		sluice_ct4_key_fill(&k, p, dir, 0);
+		bpf_map_update_elem(&sluice_ct4, &k, v, BPF_ANY);
+	} else {
+		struct sluice_ct_key k;
+
+		sluice_ct_key_fill(&k, p, dir, 0);
+		bpf_map_update_elem(&sluice_ct, &k, v, BPF_ANY);
+	}
+}
+
+static __always_inline void sluice_ct_delete(const struct sluice_pkt *p,
+					     __u8 dir, int match)
+{
+	int reverse = match == SLUICE_CT_MATCH_REPLY;
+
+	if (p->family == SLUICE_FAMILY_V4) {
+		struct sluice_ct4_key k;
+
+		sluice_ct4_key_fill(&k, p, dir, reverse);
+		bpf_map_delete_elem(&sluice_ct4, &k);
+	} else {
+		struct sluice_ct_key k;
+
+		sluice_ct_key_fill(&k, p, dir, reverse);
+		bpf_map_delete_elem(&sluice_ct, &k);
+	}
+}
+
+/* First lookup of a packet: its own tuple, then (if missing) the reply tuple. */
+static __always_inline void sluice_ct_find(const struct sluice_pkt *p,
+					   __u8 dir, struct sluice_ct_hit *h)
+{
+	h->fwd = sluice_ct_get(p, dir, 0);
+	h->rev = NULL;
+	h->rev_done = 0;
+	if (!h->fwd) {
+		h->rev = sluice_ct_get(p, dir, 1);
+		h->rev_done = 1;
+	}
+}
+
 static __always_inline int sluice_ct_closing(const struct sluice_ct_value *v)
 {
 	__u32 fin = SLUICE_CT_FIN_FWD | SLUICE_CT_FIN_REV;
@@ -77,46 +181,66 @@ static __always_inline int sluice_ct_closing(const struct sluice_ct_value *v)
 	return (v->flags & SLUICE_CT_RST) || (v->flags & fin) == fin;
 }
 
+static __always_inline __u64 sluice_ct_timeout(const struct sluice_ct_value *v,
+					       __u8 protocol)
+{
+	if (protocol == IPPROTO_TCP)
+		return sluice_ct_closing(v) ? ct_timeout_closing_ns :
+					      ct_timeout_tcp_ns;
+	return ct_timeout_other_ns;
+}
+
 static __always_inline int sluice_ct_alive(const struct sluice_ct_value *v,
 					   __u8 protocol, __u64 now)
 {
-	__u64 timeout = ct_timeout_other_ns;
+	return now - v->last_seen_ns < sluice_ct_timeout(v, protocol);
+}
 
-	if (protocol == IPPROTO_TCP)
-		timeout = sluice_ct_closing(v) ? ct_timeout_closing_ns :
-						 ct_timeout_tcp_ns;
-	return now - v->last_seen_ns < timeout;
+static __always_inline int sluice_ct_syn_on_closing(const struct sluice_pkt *p,
+						    const struct sluice_ct_value *v)
+{
+	return (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
+		       SLUICE_TCP_SYN &&
+	       sluice_ct_closing(v);
 }
 
 /*
  * The live entry of the packet's flow, or NULL; *match says which way it
- * matched. A bare TCP SYN on a closing entry starts a new flow (port reuse).
+ * matched. An expired entry of the packet's own tuple does not hide a live
+ * reply entry. A bare TCP SYN on a closing entry starts a new flow (port
+ * reuse).
  */
 static __always_inline struct sluice_ct_value *
-sluice_ct_lookup(const struct sluice_pkt *p, __u8 dir, __u64 now, int *match)
+sluice_ct_lookup(const struct sluice_pkt *p, __u8 dir, __u64 now,
+		 struct sluice_ct_hit *h, int *match)
 {
-	struct sluice_ct_value *v;
-	struct sluice_ct_key k;
-	int reverse;
+	struct sluice_ct_value *v = h->fwd;
 
 	*match = SLUICE_CT_MATCH_NONE;
-	for (reverse = 0; reverse < 2; reverse++) {
-		sluice_ct_key_fill(&k, p, dir, reverse);
-		v = bpf_map_lookup_elem(&sluice_ct, &k);
-		if (!v || !sluice_ct_alive(v, p->protocol, now))
-			continue;
-		if ((p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
-			    SLUICE_TCP_SYN &&
-		    sluice_ct_closing(v))
+	if (v && sluice_ct_alive(v, p->protocol, now)) {
+		if (sluice_ct_syn_on_closing(p, v))
 			return NULL;
-		*match = reverse ? SLUICE_CT_MATCH_REPLY :
-				   SLUICE_CT_MATCH_ESTABLISHED;
+		*match = SLUICE_CT_MATCH_ESTABLISHED;
 		return v;
 	}
-	return NULL;
+	if (!h->rev_done) {
+		h->rev = sluice_ct_get(p, dir, 1);
+		h->rev_done = 1;
+	}
+	v = h->rev;
+	if (!v || !sluice_ct_alive(v, p->protocol, now))
+		return NULL;
+	if (sluice_ct_syn_on_closing(p, v))
+		return NULL;
+	*match = SLUICE_CT_MATCH_REPLY;
+	return v;
 }
 
-/* Records TCP teardown and refreshes last_seen (at most once a second). */
+/*
+ * Records TCP teardown and refreshes last_seen (at most once a second, so
+ * that the entry's cache line is not written on every packet). now may be
+ * the coarse clock, which lags CLOCK_MONOTONIC by at most a tick.
+ */
 static __always_inline void sluice_ct_touch(struct sluice_ct_value *v,
 					    const struct sluice_pkt *p,
 					    int match, __u64 now)
@@ -132,29 +256,51 @@ static __always_inline void sluice_ct_touch(struct sluice_ct_value *v,
 		flags |= reply ? SLUICE_CT_FIN_REV : SLUICE_CT_FIN_FWD;
 	if (flags != v->flags)
 		v->flags = flags;
-	if (now - v->last_seen_ns > SLUICE_NSEC)
+	if ((__s64)(now - v->last_seen_ns) > (__s64)SLUICE_NSEC)
 		v->last_seen_ns = now;
 }
 
-static __always_inline void sluice_ct_create(const struct sluice_pkt *p,
-					     __u8 dir, __u64 now, __u32 gen)
+/*
+ * The established fast path: the packet belongs to a flow allowed under the
+ * current policy generation, so nothing but the ct entry is needed (no
+ * endpoint, peer or policy lookup, no precise clock). It takes only entries
+ * that are live by at least a second on the coarse clock (so the tick it
+ * lags by cannot matter) and that the full path would accept the same way:
+ * not a bare SYN on a closing flow, not a service entry, endpoint known.
+ * Returns the endpoint id to count the packet for, 0 for the full path.
+ */
+static __always_inline __u32 sluice_ct_fast(const struct sluice_pkt *p,
+					    const struct sluice_ct_hit *h,
+					    __u32 gen)
 {
-	struct sluice_ct_value v = { .last_seen_ns = now, .policy_gen = gen };
-	struct sluice_ct_key k;
+	struct sluice_ct_value *v = h->fwd ? h->fwd : h->rev;
+	__u64 now;
+
+	if (!v || v->policy_gen != gen || !v->endpoint_id ||
+	    (v->flags & SLUICE_CT_SERVICE) || sluice_ct_syn_on_closing(p, v))
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
+	if ((__s64)(now - v->last_seen_ns) + (__s64)SLUICE_NSEC >=
+	    (__s64)sluice_ct_timeout(v, p->protocol))
+		return 0;
+	sluice_ct_touch(v, p,
+			h->fwd ? SLUICE_CT_MATCH_ESTABLISHED :
+				 SLUICE_CT_MATCH_REPLY,
+			now);
+	return v->endpoint_id;
+}
+
+static __always_inline void sluice_ct_create(const struct sluice_pkt *p,
+					     __u8 dir, __u64 now, __u32 gen,
+					     __u32 endpoint_id)
+{
+	struct sluice_ct_value v = { .last_seen_ns = now,
+				     .policy_gen = gen,
+				     .endpoint_id = endpoint_id };
 
 	if (p->tcp_flags & SLUICE_TCP_RST)
 		v.flags |= SLUICE_CT_RST;
-	sluice_ct_key_fill(&k, p, dir, 0);
-	bpf_map_update_elem(&sluice_ct, &k, &v, BPF_ANY);
-}
-
-static __always_inline void sluice_ct_delete(const struct sluice_pkt *p,
-					     __u8 dir, int match)
-{
-	struct sluice_ct_key k;
-
-	sluice_ct_key_fill(&k, p, dir, match == SLUICE_CT_MATCH_REPLY);
-	bpf_map_delete_elem(&sluice_ct, &k);
+	sluice_ct_put(p, dir, &v);
 }
 
 static __always_inline void sluice_frag_key_fill(struct sluice_frag_key *k,

@@ -24,10 +24,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_events SEC(".maps");
 
+/* Indexed by endpoint_id * 2 + direction; 2 x 8192 endpoint ids by default. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 16384);
-	__type(key, struct sluice_stats_key);
+	__type(key, __u32);
 	__type(value, struct sluice_stats_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_stats SEC(".maps");
@@ -43,17 +44,15 @@ struct {
 static __always_inline void sluice_count(__u32 endpoint_id, __u8 dir,
 					 __u8 verdict, __u32 len)
 {
-	struct sluice_stats_key k = { .endpoint_id = endpoint_id,
-				      .direction = dir };
-	struct sluice_stats_value zero = {}, *v;
+	__u32 index = endpoint_id * 2 + (dir & 1);
+	struct sluice_stats_value *v;
 
-	v = bpf_map_lookup_elem(&sluice_stats, &k);
-	if (!v) {
-		bpf_map_update_elem(&sluice_stats, &k, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&sluice_stats, &k);
-		if (!v)
-			return;
-	}
+	/* The array lookup fails for an index beyond max_entries. */
+	if (endpoint_id >= 0x7fffffff)
+		return;
+	v = bpf_map_lookup_elem(&sluice_stats, &index);
+	if (!v)
+		return;
 	if (verdict == SLUICE_VERDICT_ALLOW) {
 		v->allowed_packets++;
 		v->allowed_bytes += len;
@@ -127,12 +126,12 @@ static __always_inline void sluice_event_emit(const struct sluice_pkt *p,
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void sluice_report(const struct sluice_pkt *p,
+static __always_inline void sluice_report(const struct sluice_config *c,
+					  const struct sluice_pkt *p,
 					  __u32 endpoint_id, __u8 dir,
 					  const struct sluice_decision *d,
 					  int new_flow, __u32 len, __u64 now)
 {
-	const struct sluice_config *c = sluice_config_get();
 	int want;
 
 	sluice_count(endpoint_id, dir, d->verdict, len);

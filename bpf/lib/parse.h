@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Packet parsing for the host side of a pod's veth (Ethernet framing).
- * Headers are copied with bpf_skb_load_bytes, which also works on
- * non-linear skbs and keeps the verifier happy with variable offsets.
+ * Headers are read in place when they lie in the skb's linear data (the
+ * common case, and no helper call), else copied with bpf_skb_load_bytes,
+ * which also works on non-linear skbs.
  */
 #ifndef SLUICE_LIB_PARSE_H
 #define SLUICE_LIB_PARSE_H
@@ -57,30 +58,55 @@ static __always_inline int sluice_has_ports(__u8 protocol)
 	       protocol == IPPROTO_SCTP;
 }
 
+/*
+ * len bytes of header at off: a pointer into the packet when they are in the
+ * linear data, else a copy in buf; NULL when the packet is too short.
+ */
+static __always_inline const void *sluice_hdr(struct __sk_buff *skb, __u32 off,
+					      void *buf, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off <= 0xffff && data + off + len <= end)
+		return data + off;
+	if (bpf_skb_load_bytes(skb, off, buf, len))
+		return NULL;
+	return buf;
+}
+
 static __always_inline int sluice_parse_l4(struct __sk_buff *skb, __u32 off,
 					   struct sluice_pkt *p)
 {
-	__u8 h[14];
+	__u8 buf[14];
+	const __u8 *h;
 
 	if (p->frag == SLUICE_FRAG_LATER)
 		return SLUICE_PARSE_OK;
-	if (sluice_has_ports(p->protocol)) {
-		/* TCP, UDP and SCTP all start with sport, dport. */
-		if (bpf_skb_load_bytes(skb, off, h, 4))
+	if (p->protocol == IPPROTO_TCP) {
+		/* sport, dport, seq, ack, offset, flags. */
+		h = sluice_hdr(skb, off, buf, 14);
+		if (!h)
 			return SLUICE_PARSE_MALFORMED;
 		__builtin_memcpy(&p->sport, &h[0], 2);
 		__builtin_memcpy(&p->dport, &h[2], 2);
-		if (p->protocol == IPPROTO_TCP) {
-			if (bpf_skb_load_bytes(skb, off, h, 14))
-				return SLUICE_PARSE_MALFORMED;
-			p->tcp_flags = h[13];
-		}
+		p->tcp_flags = h[13];
+		return SLUICE_PARSE_OK;
+	}
+	if (sluice_has_ports(p->protocol)) {
+		/* UDP and SCTP start with sport, dport too. */
+		h = sluice_hdr(skb, off, buf, 4);
+		if (!h)
+			return SLUICE_PARSE_MALFORMED;
+		__builtin_memcpy(&p->sport, &h[0], 2);
+		__builtin_memcpy(&p->dport, &h[2], 2);
 		return SLUICE_PARSE_OK;
 	}
 	if (p->protocol != IPPROTO_ICMP && p->protocol != IPPROTO_ICMPV6)
 		return SLUICE_PARSE_OK;
 	/* type, code, checksum, then the echo id. */
-	if (bpf_skb_load_bytes(skb, off, h, 6))
+	h = sluice_hdr(skb, off, buf, 6);
+	if (!h)
 		return SLUICE_PARSE_MALFORMED;
 	if (p->protocol == IPPROTO_ICMPV6) {
 		/* Router/neighbour solicitation/advertisement, redirect. */
@@ -99,23 +125,25 @@ static __always_inline int sluice_parse_l4(struct __sk_buff *skb, __u32 off,
 static __always_inline int sluice_parse_v4(struct __sk_buff *skb,
 					   struct sluice_pkt *p)
 {
-	struct iphdr ip;
+	const struct iphdr *ip;
+	struct iphdr buf;
 	__u16 frag;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+	ip = sluice_hdr(skb, ETH_HLEN, &buf, sizeof(buf));
+	if (!ip)
 		return SLUICE_PARSE_MALFORMED;
-	if (ip.version != 4 || ip.ihl < 5)
+	if (ip->version != 4 || ip->ihl < 5)
 		return SLUICE_PARSE_MALFORMED;
-	p->protocol = ip.protocol;
-	__builtin_memcpy(p->saddr, &ip.saddr, 4);
-	__builtin_memcpy(p->daddr, &ip.daddr, 4);
-	frag = bpf_ntohs(ip.frag_off);
+	p->protocol = ip->protocol;
+	__builtin_memcpy(p->saddr, &ip->saddr, 4);
+	__builtin_memcpy(p->daddr, &ip->daddr, 4);
+	frag = bpf_ntohs(ip->frag_off);
 	if (frag & 0x1fff)
 		p->frag = SLUICE_FRAG_LATER;
 	else if (frag & 0x2000)
 		p->frag = SLUICE_FRAG_FIRST;
-	p->frag_id = bpf_htonl(bpf_ntohs(ip.id));
-	return sluice_parse_l4(skb, ETH_HLEN + ip.ihl * 4, p);
+	p->frag_id = bpf_htonl(bpf_ntohs(ip->id));
+	return sluice_parse_l4(skb, ETH_HLEN + ip->ihl * 4, p);
 }
 
 struct sluice_ipv6_frag_hdr {
@@ -129,19 +157,21 @@ static __always_inline int sluice_parse_v6(struct __sk_buff *skb,
 					   struct sluice_pkt *p)
 {
 	struct sluice_ipv6_frag_hdr fh;
-	struct ipv6hdr ip;
-	__u32 off = ETH_HLEN + sizeof(ip);
+	const struct ipv6hdr *ip;
+	struct ipv6hdr buf;
+	__u32 off = ETH_HLEN + sizeof(buf);
 	__u8 next, h[2];
 	__u16 frag;
 	int i;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+	ip = sluice_hdr(skb, ETH_HLEN, &buf, sizeof(buf));
+	if (!ip)
 		return SLUICE_PARSE_MALFORMED;
-	if (ip.version != 6)
+	if (ip->version != 6)
 		return SLUICE_PARSE_MALFORMED;
-	__builtin_memcpy(p->saddr, &ip.saddr, 16);
-	__builtin_memcpy(p->daddr, &ip.daddr, 16);
-	next = ip.nexthdr;
+	__builtin_memcpy(p->saddr, &ip->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip->daddr, 16);
+	next = ip->nexthdr;
 	for (i = 0; i < SLUICE_MAX_EXT_HDRS; i++) {
 		if (next == IPPROTO_FRAGMENT) {
 			if (bpf_skb_load_bytes(skb, off, &fh, sizeof(fh)))

@@ -152,25 +152,26 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 
 /*
  * Decides a non-fragment (or first-fragment) packet at a hook: conntrack
- * first, then policy for new flows. An entry of an older policy generation
- * is judged again as the flow it records (for a reply: the opposite
- * direction and the original dport) and deleted when no longer allowed.
- * Returns 1 when the packet started a new flow.
+ * first (h: the entries sluice_ct_find already looked up), then policy for
+ * new flows. An entry of an older policy generation is judged again as the
+ * flow it records (for a reply: the opposite direction and the original
+ * dport) and deleted when no longer allowed. Returns 1 when the packet
+ * started a new flow.
  */
 static __always_inline int sluice_decide(const struct sluice_pkt *p,
 					 const struct sluice_endpoint *ep,
 					 __u8 dir, const __u8 *peer, __u64 now,
+					 __u32 gen, struct sluice_ct_hit *h,
 					 struct sluice_decision *d)
 {
-	__u32 gen = sluice_config_get()->policy_gen;
 	struct sluice_ct_value *ct;
 	int match;
 
-	ct = sluice_ct_lookup(p, dir, now, &match);
+	ct = sluice_ct_lookup(p, dir, now, h, &match);
 	if (!ct) {
 		sluice_judge(ep, dir, p->family, peer, p->protocol, p->dport, d);
 		if (d->verdict == SLUICE_VERDICT_ALLOW)
-			sluice_ct_create(p, dir, now, gen);
+			sluice_ct_create(p, dir, now, gen, ep->endpoint_id);
 		return 1;
 	}
 	if (ct->policy_gen != gen && !(ct->flags & SLUICE_CT_SERVICE)) {
@@ -187,6 +188,8 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 		}
 		ct->policy_gen = gen;
 	}
+	if (ct->endpoint_id != ep->endpoint_id)
+		ct->endpoint_id = ep->endpoint_id;
 	d->verdict = SLUICE_VERDICT_ALLOW;
 	d->reason = match == SLUICE_CT_MATCH_REPLY ?
 			    SLUICE_REASON_CT_REPLY :

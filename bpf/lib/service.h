@@ -51,22 +51,21 @@ static __always_inline int sluice_is_service(__u8 family, const __u8 *addr)
 static __always_inline int sluice_service_defer(struct __sk_buff *skb,
 						const struct sluice_pkt *p,
 						const struct sluice_endpoint *ep,
-						__u64 now,
+						__u64 now, struct sluice_ct_hit *h,
 						struct sluice_decision *d)
 {
 	struct sluice_ct_value *ct;
 	int match, new_flow = 0;
 
-	ct = sluice_ct_lookup(p, SLUICE_DIR_EGRESS, now, &match);
+	ct = sluice_ct_lookup(p, SLUICE_DIR_EGRESS, now, h, &match);
 	if (ct) {
 		sluice_ct_touch(ct, p, match, now);
 	} else {
 		struct sluice_ct_value v = { .last_seen_ns = now,
-					     .flags = SLUICE_CT_SERVICE };
-		struct sluice_ct_key k;
+					     .flags = SLUICE_CT_SERVICE,
+					     .endpoint_id = ep->endpoint_id };
 
-		sluice_ct_key_fill(&k, p, SLUICE_DIR_EGRESS, 0);
-		bpf_map_update_elem(&sluice_ct, &k, &v, BPF_ANY);
+		sluice_ct_put(p, SLUICE_DIR_EGRESS, &v);
 		new_flow = 1;
 	}
 	if (ep->flags & SLUICE_EP_EGRESS_ISOLATED)
@@ -83,11 +82,12 @@ static __always_inline int sluice_service_defer(struct __sk_buff *skb,
  */
 static __always_inline int sluice_service_judge(struct __sk_buff *skb,
 						const struct sluice_pkt *p,
-						__u64 now,
+						__u64 now, __u32 gen,
 						struct sluice_decision *d,
 						__u32 *endpoint_id)
 {
 	const struct sluice_endpoint *src;
+	struct sluice_ct_hit h;
 
 	if (!service_mark || !(skb->mark & service_mark))
 		return 0;
@@ -96,7 +96,8 @@ static __always_inline int sluice_service_judge(struct __sk_buff *skb,
 	if (!src)
 		return 0;
 	*endpoint_id = src->endpoint_id;
-	sluice_decide(p, src, SLUICE_DIR_EGRESS, p->daddr, now, d);
+	sluice_ct_find(p, SLUICE_DIR_EGRESS, &h);
+	sluice_decide(p, src, SLUICE_DIR_EGRESS, p->daddr, now, gen, &h, d);
 	return 1;
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { BpfError } from '../../src/util/errors.js';
-import { DIRECTION, MAPS, event, eventLimit, statsKey, statsValue } from '../../src/datapath/ebpf/layout.js';
+import { DIRECTION, MAPS, event, eventLimit, statsIndex, statsValue } from '../../src/datapath/ebpf/layout.js';
 import { mapLookupPerCpu, mapUpdate } from '../../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../../src/datapath/ebpf/object.js';
 import { RingBufferReader } from '../../src/datapath/ebpf/ringbuf.js';
@@ -18,7 +18,7 @@ const A = '10.0.1.1';
 const tcp = (dport: number) => packet({ src: '192.168.1.1', dst: A, proto: PROTO.tcp, sport: 40000, dport });
 
 function sumStats(fx: Fixture, endpointId: number, direction: number) {
-  const key = statsKey.encode({ endpointId, direction });
+  const key = u32(statsIndex(endpointId, direction));
   const perCpu = mapLookupPerCpu(fx.map(MAPS.stats), key, statsValue.size) ?? [];
   const total = { allowedPackets: 0n, allowedBytes: 0n, deniedPackets: 0n, deniedBytes: 0n };
   for (const raw of perCpu) {

@@ -25,7 +25,7 @@ export interface EbpfDatapathOptions {
   /** bpffs directory for maps (by name), programs (progs/) and tcx links (links/). */
   readonly pinRoot?: string;
   readonly objectPath?: string;
-  /** sluice_ct max_entries; used only when the map is not pinned yet. */
+  /** sluice_ct and sluice_ct4 max_entries (each); used only when the map is not pinned yet. */
   readonly ctEntries?: number;
   /** tcx links (kernel >= 6.6) or clsact filters; 'auto' probes tcx on the first interface. */
   readonly useTcx?: boolean | 'auto';
@@ -91,7 +91,9 @@ export class EbpfDatapath implements Datapath {
     const obj = BpfObject.open(this.objectPath, { pinRoot: this.pinRoot });
     try {
       const ct = this.options.ctEntries;
-      if (ct !== undefined && !existsSync(`${this.pinRoot}/${L.MAPS.ct.name}`)) obj.setMaxEntries(L.MAPS.ct.name, ct);
+      for (const { name } of [L.MAPS.ct, L.MAPS.ct4]) {
+        if (ct !== undefined && !existsSync(`${this.pinRoot}/${name}`)) obj.setMaxEntries(name, ct);
+      }
       if (this.options.serviceMark !== undefined) {
         const mark = Buffer.alloc(4);
         mark.writeUInt32LE(this.options.serviceMark);

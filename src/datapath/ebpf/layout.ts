@@ -47,10 +47,21 @@ export const ctKey = defineStruct('sluice_ct_key', [
   f('saddr', 'bytes', 16),
   f('daddr', 'bytes', 16),
 ]);
+export const ct4Key = defineStruct('sluice_ct4_key', [
+  f('saddr', 'bytes', 4),
+  f('daddr', 'bytes', 4),
+  f('sport', 'be16'),
+  f('dport', 'be16'),
+  f('protocol', 'u8'),
+  f('direction', 'u8'),
+  f('pad', 'pad', 2),
+]);
 export const ctValue = defineStruct('sluice_ct_value', [
   f('last_seen_ns', 'u64'),
   f('flags', 'u32'),
   f('policy_gen', 'u32'),
+  f('endpoint_id', 'u32'),
+  f('pad', 'pad', 4),
 ]);
 export const fragKey = defineStruct('sluice_frag_key', [
   f('family', 'u8'),
@@ -62,11 +73,6 @@ export const fragKey = defineStruct('sluice_frag_key', [
   f('daddr', 'bytes', 16),
 ]);
 export const fragValue = defineStruct('sluice_frag_value', [f('first_seen_ns', 'u64')]);
-export const statsKey = defineStruct('sluice_stats_key', [
-  f('endpoint_id', 'u32'),
-  f('direction', 'u8'),
-  f('pad', 'pad', 3),
-]);
 export const statsValue = defineStruct('sluice_stats_value', [
   f('allowed_packets', 'u64'),
   f('allowed_bytes', 'u64'),
@@ -132,7 +138,7 @@ export type CtKey = ReturnType<typeof ctKey.decode>;
 export type CtValue = ReturnType<typeof ctValue.decode>;
 export type FragKey = ReturnType<typeof fragKey.decode>;
 export type FragValue = ReturnType<typeof fragValue.decode>;
-export type StatsKey = ReturnType<typeof statsKey.decode>;
+export type Ct4Key = ReturnType<typeof ct4Key.decode>;
 export type StatsValue = ReturnType<typeof statsValue.decode>;
 export type VerdictEvent = ReturnType<typeof event.decode>;
 export type Config = ReturnType<typeof config.decode>;
@@ -151,10 +157,10 @@ export const STRUCTS: readonly StructLayout[] = [
   policyKey,
   policyValue,
   ctKey,
+  ct4Key,
   ctValue,
   fragKey,
   fragValue,
-  statsKey,
   statsValue,
   event,
   config,
@@ -293,10 +299,21 @@ export const MAPS = {
   peers: { name: 'sluice_peers', key: peerKey, value: peerValue },
   policy: { name: 'sluice_policy', key: policyKey, value: policyValue },
   ct: { name: 'sluice_ct', key: ctKey, value: ctValue },
+  ct4: { name: 'sluice_ct4', key: ct4Key, value: ctValue },
   frags: { name: 'sluice_frags', key: fragKey, value: fragValue },
-  stats: { name: 'sluice_stats', key: statsKey, value: statsValue },
+  stats: { name: 'sluice_stats', key: 'u32', value: statsValue },
   config: { name: 'sluice_config', key: 'u32', value: config },
   eventLimit: { name: 'sluice_event_limit', key: 'u32', value: eventLimit },
   events: { name: 'sluice_events', key: undefined, value: undefined },
   names: { name: 'sluice_names', key: nameKey, value: name },
 } as const satisfies Readonly<Record<string, MapSpec>>;
+
+/** sluice_stats index of an endpoint and direction (enum sluice_direction). */
+export function statsIndex(endpointId: number, direction: number): number {
+  return endpointId * 2 + (direction & 1);
+}
+
+/** The endpoint and direction of a sluice_stats index. */
+export function statsSlot(index: number): { endpointId: number; direction: number } {
+  return { endpointId: Math.floor(index / 2), direction: index & 1 };
+}

@@ -1,0 +1,191 @@
+/**
+ * The measuring half of bench/bpf-packet.ts: loads one tc object over its
+ * own pinned maps, fills them for a pod count, checks that every case takes
+ * the path it is named after, then times each case with BPF_PROG_TEST_RUN.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+
+import { mapAddr } from '../src/datapath/ebpf/addr.js';
+import * as L from '../src/datapath/ebpf/layout.js';
+import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
+import { BpfObject } from '../src/datapath/ebpf/object.js';
+import { RingBufferReader } from '../src/datapath/ebpf/ringbuf.js';
+import { progTestRun } from '../src/datapath/ebpf/test-run.js';
+import { packet } from '../test/ebpf/packets.js';
+import {
+  CASES,
+  ENDPOINTS_DEFAULT_MAX,
+  NODE_ADDR,
+  endpointRows,
+  peerRows,
+  type Case,
+  type PolicyRow,
+} from './bpf-packet-scenario.js';
+
+export interface RunOptions {
+  readonly repeat: number;
+  readonly samples: number;
+  readonly warmup: number;
+}
+
+export interface Sample {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function measure(progFd: number, pkt: Buffer, want: number, what: string, o: RunOptions): Sample {
+  const check = (retval: number): void => {
+    if (retval !== want) throw new Error(`${what}: program returned ${retval}, expected ${want}`);
+  };
+  check(progTestRun(progFd, pkt, { repeat: o.warmup }).retval);
+  const xs: number[] = [];
+  for (let i = 0; i < o.samples; i++) {
+    const r = progTestRun(progFd, pkt, { repeat: o.repeat });
+    check(r.retval);
+    xs.push(r.durationNs);
+  }
+  xs.sort((a, b) => a - b);
+  return { median: xs[Math.floor(xs.length / 2)] ?? 0, min: xs[0] ?? 0, max: xs[xs.length - 1] ?? 0 };
+}
+
+function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+/** Opens and loads an object whose maps are pinned (and shared) under pinRoot. */
+export function loadObject(path: string, pinRoot: string, setup: (o: BpfObject) => void = () => {}): BpfObject {
+  const obj = BpfObject.open(path, { pinRoot });
+  try {
+    setup(obj);
+    obj.load();
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
+
+export interface ScaleInfo {
+  readonly pods: number;
+  readonly endpoints: number;
+  readonly endpointsMax: number;
+  readonly peers: number;
+  readonly policy: number;
+}
+
+export interface ScaleResult {
+  readonly info: ScaleInfo;
+  /** By case name. */
+  readonly ns: ReadonlyMap<string, Sample>;
+}
+
+interface Loaded {
+  readonly sluice: BpfObject;
+  readonly expiring: BpfObject;
+  readonly map: (spec: L.MapSpec) => MapRef;
+}
+
+/**
+ * The object twice over the same pinned maps: as shipped, and with every ct
+ * timeout at 1 ns so each run finds its ct entry expired.
+ */
+function loadPair(objPath: string, dir: string, endpointsMax: number, objs: BpfObject[]): Loaded {
+  const size = (o: BpfObject): void => {
+    if (endpointsMax !== ENDPOINTS_DEFAULT_MAX) o.setMaxEntries(L.MAPS.endpoints.name, endpointsMax);
+  };
+  const sluice = loadObject(objPath, dir, size);
+  objs.push(sluice);
+  const expiring = loadObject(objPath, dir, (o) => {
+    size(o);
+    for (const g of ['ct_timeout_tcp_ns', 'ct_timeout_closing_ns', 'ct_timeout_other_ns']) o.setGlobal(g, u64(1n));
+  });
+  objs.push(expiring);
+  return { sluice, expiring, map: (spec) => ({ fd: sluice.mapFd(spec.name), name: spec.name }) };
+}
+
+function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omit<ScaleInfo, 'endpointsMax'> {
+  mapUpdateMany(m(L.MAPS.endpoints), endpointRows(pods));
+  mapUpdateMany(m(L.MAPS.peers), peerRows(pods));
+  mapUpdateMany(
+    m(L.MAPS.policy),
+    policy.map((r) => [r.key, r.value]),
+  );
+  mapUpdate(m(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(NODE_ADDR)), L.hostValue.encode({ flags: 0 }));
+  return {
+    pods,
+    endpoints: mapKeys(m(L.MAPS.endpoints), L.addrKey.size).length,
+    peers: mapKeys(m(L.MAPS.peers), L.peerKey.size).length,
+    policy: mapKeys(m(L.MAPS.policy), L.policyKey.size).length,
+  };
+}
+
+/**
+ * One run per case with allow events on: a new flow emits one event, a ct
+ * hit none; the expiring variant must judge again on its second run.
+ */
+function checkPaths(l: Loaded, reader: RingBufferReader, events: number[], pods: number): void {
+  const progOf = (c: Case): number => (c.variant === 'expiring' ? l.expiring : l.sluice).programFd(c.prog);
+  for (const c of CASES) {
+    reader.consume();
+    events.length = 0;
+    const runs = c.variant === 'expiring' ? 2 : 1;
+    for (let i = 0; i < runs; i++) {
+      const r = progTestRun(progOf(c), packet(c.pkt));
+      if (r.retval !== c.want) throw new Error(`${c.name}: returned ${r.retval}, expected ${c.want}`);
+    }
+    reader.consume();
+    const want = c.event === null || c.event === undefined ? [] : Array<number>(runs).fill(L.REASON[c.event]);
+    if (events.join() !== want.join()) {
+      throw new Error(`${c.name} (${pods} pods): event reasons [${events.join()}], expected [${want.join()}]`);
+    }
+  }
+}
+
+export function runScale(
+  objPath: string,
+  dir: string,
+  pods: number,
+  policy: readonly PolicyRow[],
+  o: RunOptions,
+): ScaleResult {
+  mkdirSync(dir);
+  const endpointsMax = Math.max(ENDPOINTS_DEFAULT_MAX, 2 ** Math.ceil(Math.log2(pods + 1)));
+  const objs: BpfObject[] = [];
+  let reader: RingBufferReader | undefined;
+  try {
+    const l = loadPair(objPath, dir, endpointsMax, objs);
+    const counted = fill(l.map, pods, policy);
+    const setConfig = (flags: number): void =>
+      mapUpdate(
+        l.map(L.MAPS.config),
+        u32(0),
+        L.config.encode({ flags, policyGen: 0, eventsPerSec: 0, eventsBurst: 0 }),
+      );
+    const events: number[] = [];
+    reader = new RingBufferReader(l.map(L.MAPS.events).fd, (data) => events.push(L.event.decode(data).reason));
+    for (const c of CASES) if (c.prime) progTestRun(l.sluice.programFd(c.prime.prog), packet(c.prime.pkt));
+    setConfig(L.CONFIG_FLAGS.eventsAllow);
+    checkPaths(l, reader, events, pods);
+    setConfig(0);
+    const ns = new Map<string, Sample>();
+    for (const c of CASES) {
+      const prog = (c.variant === 'expiring' ? l.expiring : l.sluice).programFd(c.prog);
+      ns.set(c.name, measure(prog, packet(c.pkt), c.want, c.name, o));
+      reader.consume();
+    }
+    return { info: { ...counted, endpointsMax }, ns };
+  } finally {
+    reader?.close();
+    for (const obj of objs) obj.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

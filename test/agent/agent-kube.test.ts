@@ -52,7 +52,7 @@ test('agent with the kube source: sync, change within 1 s, outage holds enforcem
   });
   t.after(() => stop('test end'));
 
-  await waitFor('first apply', () => datapath.programmed !== undefined, 3000);
+  await waitFor('first apply', () => datapath.programmed !== undefined, 15000);
   assert.deepEqual(
     datapath.programmed?.endpoints.map((e) => e.pod),
     ['shop/web'],

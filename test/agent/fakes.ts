@@ -63,7 +63,7 @@ export class FakeDatapath implements Datapath {
 
 export const emptyNode: NodeContext = { hostAddresses: [], interfaces: new Map(), serviceCidrs: [] };
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

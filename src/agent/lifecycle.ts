@@ -6,9 +6,11 @@
  * no window without enforcement; `cleanupOnExit` removes it all instead.
  */
 import os from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCompiler } from '../compiler/compile.js';
 import type { CompiledPolicy } from '../model/compiled.js';
+import { probeAutoSelect, requireDatapath } from '../datapath/probe-select.js';
 import type { Datapath, NodeContext } from '../datapath/types.js';
 import type { Source } from '../source/types.js';
 import { ClusterState } from '../state/cluster-state.js';
@@ -35,13 +37,24 @@ export interface AgentDeps {
 
 const DEFAULT_BPF_OBJECT = fileURLToPath(new URL('../../build/bpf/sluice.bpf.o', import.meta.url));
 
-function defaultDatapath(config: AgentConfig, autoSelect: AutoSelect | undefined): Promise<Datapath> {
+/**
+ * Without an injected chooser, the capability probe decides: `auto` takes
+ * its choice (logged with the failed checks), an explicit kind must pass its
+ * checks or the agent does not start.
+ */
+async function defaultDatapath(
+  config: AgentConfig,
+  autoSelect: AutoSelect | undefined,
+  log: Logger,
+): Promise<Datapath> {
   const options = {
     pinRoot: config.pinRoot,
     objectPath: config.bpfObject ?? DEFAULT_BPF_OBJECT,
     ...(config.ctEntries === undefined ? {} : { ctEntries: config.ctEntries }),
   };
-  return createDatapath(config.datapath, options, autoSelect);
+  const probe = { objectPath: options.objectPath, bpffs: dirname(config.pinRoot) };
+  if (autoSelect === undefined && config.datapath !== 'auto') await requireDatapath(config.datapath, probe);
+  return createDatapath(config.datapath, options, autoSelect ?? probeAutoSelect(log, probe));
 }
 
 /**
@@ -66,7 +79,7 @@ interface Assembled {
 
 async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): Promise<Assembled> {
   const log = deps.log.child({ component: 'agent' });
-  const datapath = await (deps.datapath ?? ((c) => defaultDatapath(c, deps.autoSelect)))(config);
+  const datapath = await (deps.datapath ?? ((c) => defaultDatapath(c, deps.autoSelect, log)))(config);
   log.info({ node: config.nodeName, datapath: datapath.kind, source: source.name }, 'starting');
   const interfaces = deps.interfaces ?? new NodeInterfaces({ log: deps.log });
   const metrics = new AgentMetrics({ datapath: datapath.kind, source: source.name });

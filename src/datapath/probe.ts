@@ -11,7 +11,6 @@
  * that disappears when the probe ends. The choice itself (`chooseDatapath`)
  * is a pure function of the results.
  */
-import { ERROR_CODES, SluiceError } from '../util/errors.js';
 import type { ProbeNetns } from './probe-netns.js';
 import type { DatapathKind } from './types.js';
 
@@ -116,16 +115,4 @@ async function loadEbpfChecks(netns: ProbeNetns, options: ProbeOptions): Promise
     return [{ name: 'libbpf', datapath: 'ebpf', ok: false, reason, need: 'required' }];
   }
   return mod.ebpfChecks(netns, options);
-}
-
-/** Throws, with the probe's reasons, unless `kind` can run here. */
-export async function requireDatapath(kind: DatapathKind, options: ProbeOptions = {}): Promise<void> {
-  const report = await runProbe({ ...options, datapaths: [kind] });
-  const failed = blockers(report.checks, kind);
-  if (failed.length > 0) {
-    throw new SluiceError(
-      ERROR_CODES.COMMAND_FAILED,
-      `--datapath ${kind} cannot run here: ${describeFailures(failed)}`,
-    );
-  }
 }

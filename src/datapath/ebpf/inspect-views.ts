@@ -129,7 +129,7 @@ function ctView(pinRoot: string): ViewResult {
 
 function statsView(pinRoot: string): ViewResult {
   const t = readNameTables(pinRoot);
-  const stats = readStats(pinRoot).map((s) => ({
+  const stats = readStats(pinRoot, t.byKind.get(L.NAME_KIND.endpoint)?.keys() ?? []).map((s) => ({
     pod:
       s.endpointId === 0
         ? '(unknown endpoint)'

@@ -12,7 +12,7 @@ import ipaddr from 'ipaddr.js';
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
-import { mapKeys, mapLookupPerCpu, openPinned, type MapRef } from './map-ops.js';
+import { mapLookupPerCpu, openPinned, type MapRef } from './map-ops.js';
 import { readEntries } from './maps.js';
 import { decodeName } from './names.js';
 import { policyRows, type PolicyRow } from './policy-rows.js';
@@ -145,26 +145,33 @@ export interface CtInfo {
   readonly policyGen: number;
 }
 
+function ctInfo(k: Omit<L.CtKey, 'family'> & { family: number }, v: L.CtValue, now: bigint): CtInfo {
+  return {
+    direction: dirName(k.direction),
+    family: k.family,
+    protocol: k.protocol,
+    saddr: addrText(k.family, k.saddr),
+    sport: k.sport,
+    daddr: addrText(k.family, k.daddr),
+    dport: k.dport,
+    ageNs: now > v.lastSeenNs ? now - v.lastSeenNs : 0n,
+    flags: v.flags,
+    policyGen: v.policyGen,
+  };
+}
+
+/** Every flow of sluice_ct4 (IPv4) and sluice_ct (IPv6). */
 export function readCt(pinRoot: string): CtInfo[] {
   const now = process.hrtime.bigint();
-  return withPinnedMap(pinRoot, L.MAPS.ct, (ref) =>
-    [...readEntries(ref, L.MAPS.ct).values()].map((e) => {
-      const k = L.ctKey.decode(e.key);
-      const v = L.ctValue.decode(e.value);
-      return {
-        direction: dirName(k.direction),
-        family: k.family,
-        protocol: k.protocol,
-        saddr: addrText(k.family, k.saddr),
-        sport: k.sport,
-        daddr: addrText(k.family, k.daddr),
-        dport: k.dport,
-        ageNs: now > v.lastSeenNs ? now - v.lastSeenNs : 0n,
-        flags: v.flags,
-        policyGen: v.policyGen,
-      };
-    }),
+  const v4 = withPinnedMap(pinRoot, L.MAPS.ct4, (ref) =>
+    [...readEntries(ref, L.MAPS.ct4).values()].map((e) =>
+      ctInfo({ ...L.ct4Key.decode(e.key), family: L.FAMILY.v4 }, L.ctValue.decode(e.value), now),
+    ),
   );
+  const v6 = withPinnedMap(pinRoot, L.MAPS.ct, (ref) =>
+    [...readEntries(ref, L.MAPS.ct).values()].map((e) => ctInfo(L.ctKey.decode(e.key), L.ctValue.decode(e.value), now)),
+  );
+  return [...v4, ...v6];
 }
 
 export interface StatsInfo {
@@ -176,23 +183,30 @@ export interface StatsInfo {
   readonly deniedBytes: bigint;
 }
 
-/** Per-CPU counters summed over every possible CPU. */
-export function readStats(pinRoot: string): StatsInfo[] {
+/**
+ * Per-CPU counters summed over every possible CPU, for endpoint 0 (unknown)
+ * and every endpoint id named in sluice_names; all-zero rows are left out.
+ */
+export function readStats(pinRoot: string, endpointIds: Iterable<number>): StatsInfo[] {
+  const ids = [...new Set([0, ...endpointIds])].sort((a, b) => a - b);
   return withPinnedMap(pinRoot, L.MAPS.stats, (ref) =>
-    mapKeys(ref, L.statsKey.size).flatMap((raw) => {
-      const key = L.statsKey.decode(raw);
-      const perCpu = mapLookupPerCpu(ref, raw, L.statsValue.size) ?? [];
-      const sum = { allowedPackets: 0n, allowedBytes: 0n, deniedPackets: 0n, deniedBytes: 0n };
-      for (const slot of perCpu) {
-        const v = L.statsValue.decode(slot);
-        sum.allowedPackets += v.allowedPackets;
-        sum.allowedBytes += v.allowedBytes;
-        sum.deniedPackets += v.deniedPackets;
-        sum.deniedBytes += v.deniedBytes;
-      }
-      return [{ endpointId: key.endpointId, direction: dirName(key.direction), ...sum }];
-    }),
-  ).sort((a, b) => a.endpointId - b.endpointId || a.direction.localeCompare(b.direction));
+    ids.flatMap((endpointId) =>
+      [L.DIRECTION.ingress, L.DIRECTION.egress].flatMap((direction) => {
+        const key = Buffer.alloc(4);
+        key.writeUInt32LE(L.statsIndex(endpointId, direction));
+        const sum = { allowedPackets: 0n, allowedBytes: 0n, deniedPackets: 0n, deniedBytes: 0n };
+        for (const slot of mapLookupPerCpu(ref, key, L.statsValue.size) ?? []) {
+          const v = L.statsValue.decode(slot);
+          sum.allowedPackets += v.allowedPackets;
+          sum.allowedBytes += v.allowedBytes;
+          sum.deniedPackets += v.deniedPackets;
+          sum.deniedBytes += v.deniedBytes;
+        }
+        if (sum.allowedPackets + sum.deniedPackets === 0n) return [];
+        return [{ endpointId, direction: dirName(direction), ...sum }];
+      }),
+    ),
+  );
 }
 
 /** Reads sluice_config (index 0). */

@@ -1,0 +1,215 @@
+/**
+ * The ops commands on a real node namespace with the eBPF datapath:
+ * `sluice inspect` views, `sluice monitor` lines for a denied and an allowed
+ * connection, and `sluice cleanup` removing both datapaths while qdiscs,
+ * filters, chains and sets the test made itself survive. Every command runs
+ * in-process through main() with a captured Io, against a pin root of its
+ * own under /sys/fs/bpf/sluice-test-*.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+import { runMonitor } from '../../src/cli/commands/monitor.js';
+import { parseFlags } from '../../src/cli/flags.js';
+import { monitorCommand } from '../../src/cli/commands/monitor.js';
+import { compile } from '../../src/compiler/compile.js';
+import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
+import { IptablesDatapath } from '../../src/datapath/iptables/iptables-datapath.js';
+import { cluster, ingress, ipPeer, ns, podPeer, policy, port, rule, sel, selecting } from '../compiler/builders.js';
+import { ensureObject } from '../ebpf/btf-dump.js';
+import { createNode, isRoot, type NodeNs } from '../support/netns.js';
+
+const skip = isRoot() ? false : 'needs root: network namespaces, bpffs and tc';
+
+function capture(): Io & { text(): string; errors(): string } {
+  let out = '';
+  let err = '';
+  return {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: {},
+    text: () => out,
+    errors: () => err,
+  };
+}
+
+async function sluice(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(argv, io);
+  return { code, out: io.text(), err: io.errors() };
+}
+
+const A_IN = policy(
+  'x/a-in',
+  selecting(sel({ app: 'a' })),
+  ingress(
+    rule([podPeer(sel({ app: 'b' }))], [port(80), port(5000, 'TCP', 5001)]),
+    rule([ipPeer('10.100.200.0/24')], [port(81)]),
+  ),
+);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `sluice monitor` in-process while `traffic` runs; returns its output. */
+async function monitorDuring(pinRoot: string, type: string, traffic: () => Promise<void>): Promise<string> {
+  const io = capture();
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (stop = r));
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const { values } = parseFlags(monitorCommand, ['--type', type, '--pin-root', pinRoot]);
+  const done = runMonitor(values, io, [], { stop: stopped, ready });
+  await isReady;
+  await traffic();
+  await sleep(300);
+  stop();
+  assert.equal(await done, 0);
+  return io.text();
+}
+
+describe('ops commands on a routed node (eBPF, clsact)', { skip }, () => {
+  const pinRoot = `/sys/fs/bpf/sluice-test-${process.pid}-ops`;
+  let node: NodeNs | undefined;
+  let dp: EbpfDatapath | undefined;
+  const n = (): NodeNs => {
+    assert.ok(node !== undefined);
+    return node;
+  };
+
+  before(async () => {
+    node = await createNode({
+      topology: 'routed',
+      pods: [
+        { id: 'x/a', labels: { app: 'a' } },
+        { id: 'x/b', labels: { app: 'b' } },
+      ],
+    });
+    for (const p of [...node.pods.values()]) {
+      await Promise.all([80, 81].map((tp) => p.agent.listen('tcp', tp)));
+    }
+    // Made by the test, not by sluice: must survive cleanup.
+    await node.exec('tc', ['qdisc', 'add', 'dev', 'vp1', 'clsact']);
+    // A u32 filter that matches no packet (the kernel here has no tc action modules).
+    const u32 = ['u32', 'match', 'u32', '0x12345678', '0xffffffff', 'at', '0', 'flowid', '1:1'];
+    await node.exec('tc', ['filter', 'add', 'dev', 'vp1', 'ingress', 'pref', '7', 'protocol', 'all', ...u32]);
+    await node.exec('iptables', ['-w', '-N', 'KEEP-ME']);
+    await node.exec('ipset', ['create', 'keep-me', 'hash:ip']);
+    dp = new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx: false, netns: node.name });
+    const pods = [...node.pods.values(), node.remote].map((p) => p.pod);
+    await dp.apply(compile(cluster([ns('x'), ns('r')], pods, [A_IN]), 'node-a'), node.nodeContext);
+  });
+
+  after(async () => {
+    try {
+      await dp?.cleanup();
+      await dp?.close();
+    } finally {
+      rmSync(pinRoot, { recursive: true, force: true });
+      await node?.destroy();
+    }
+  });
+
+  test('inspect endpoints: pod names, addresses and isolation per direction', async () => {
+    const r = await sluice('inspect', 'endpoints', '--pin-root', pinRoot);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    const a = lines.find((l) => l.startsWith('x/a '));
+    const b = lines.find((l) => l.startsWith('x/b '));
+    assert.match(a ?? '', /10\.100\.0\.10.*isolated \(rule set \d+\)\s+open/);
+    assert.match(b ?? '', /10\.100\.0\.11.*open\s+open/);
+  });
+
+  test('inspect policy: allow tuples with peer pods, port ranges and the deciding policy', async () => {
+    const r = await sluice('inspect', 'policy', 'x/a', '--pin-root', pinRoot);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /from class \d+ \[x\/b \(10\.100\.0\.11\).*\] TCP 80 +\(x\/a-in ingress rule 0\)/);
+    assert.match(r.out, /TCP 5000-5001 +\(x\/a-in ingress rule 0\)/);
+    assert.match(r.out, /10\.100\.200\.0\/24.* TCP 81 +\(x\/a-in ingress rule 1\)/);
+    assert.match(r.out, /egress: not isolated/);
+    const json = await sluice('inspect', 'policy', 'x/a', '--pin-root', pinRoot, '--output', 'json');
+    const data = JSON.parse(json.out) as { ingress: { allow: { ports: string; policy: string }[] } };
+    assert.ok(data.ingress.allow.some((t) => t.ports === '5000-5001' && t.policy === 'x/a-in'));
+  });
+
+  test('inspect policy: an unknown pod exits 1', async () => {
+    const r = await sluice('inspect', 'policy', 'x/nope', '--pin-root', pinRoot);
+    assert.equal(r.code, 1);
+  });
+
+  test('inspect peers: CIDR to class with pod names', async () => {
+    const r = await sluice('inspect', 'peers', '--pin-root', pinRoot);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /10\.100\.0\.11\/32 +\d+ +x\/b/);
+    assert.match(r.out, /10\.100\.200\.0\/24 +\d+/);
+  });
+
+  test('monitor --type drop: a denied SYN names both pods and the port; ct and stats see the traffic', async () => {
+    const out = await monitorDuring(pinRoot, 'drop', async () => {
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 81, { timeoutMs: 300 }), false);
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 80), true);
+    });
+    assert.match(out, /DROP x\/b -> x\/a TCP 10\.100\.0\.11:\d+ -> 10\.100\.0\.10:81 ingress-of x\/a: isolated/);
+    assert.doesNotMatch(out, /ALLOW/);
+    const ct = await sluice('inspect', 'ct', '--pin-root', pinRoot);
+    assert.match(ct.out, /ingress +TCP +x\/b 10\.100\.0\.11:\d+ -> x\/a 10\.100\.0\.10:80/);
+    const stats = await sluice('inspect', 'stats', '--pin-root', pinRoot, '-o', 'json');
+    const rows = JSON.parse(stats.out) as {
+      pod: string;
+      direction: string;
+      allowedPackets: number;
+      deniedPackets: number;
+    }[];
+    const aIn = rows.find((s) => s.pod === 'x/a' && s.direction === 'ingress');
+    assert.ok(aIn !== undefined && aIn.deniedPackets > 0 && aIn.allowedPackets > 0, stats.out);
+  });
+
+  test('monitor --type all: the allowed connection appears with its policy; the allow flag is restored', async () => {
+    const out = await monitorDuring(pinRoot, 'all', async () => {
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 80), true);
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 81, { timeoutMs: 300 }), false);
+    });
+    assert.match(out, /ALLOW x\/b -> x\/a TCP \S+ -> 10\.100\.0\.10:80 ingress-of x\/a: policy x\/a-in ingress rule 0/);
+    assert.match(out, /DROP x\/b -> x\/a TCP \S+ -> 10\.100\.0\.10:81/);
+    const quiet = await monitorDuring(pinRoot, 'drop', async () => {
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 80), true);
+    });
+    assert.equal(quiet, '');
+  });
+
+  test('cleanup --datapath all removes both datapaths and nothing the test made', async () => {
+    const ipt = new IptablesDatapath({ netns: n().name });
+    const pods = [...n().pods.values(), n().remote].map((p) => p.pod);
+    await ipt.apply(compile(cluster([ns('x'), ns('r')], pods, [A_IN]), 'node-a'), n().nodeContext);
+    const r = await sluice('cleanup', '--pin-root', pinRoot, '--netns', n().name);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /removed ebpf: tc filters \+ clsact qdisc on vp0/);
+    assert.match(r.out, /removed ebpf: tc filters on vp1\n/);
+    assert.match(r.out, /removed ebpf: pin .*sluice_policy/);
+    assert.match(r.out, /removed iptables: v4 chain SLUICE-FORWARD/);
+    assert.match(r.out, /removed iptables: ipset sluice-/);
+    assert.equal(existsSync(pinRoot), false);
+    assert.equal((await n().exec('tc', ['qdisc', 'show', 'dev', 'vp0'])).includes('clsact'), false);
+    assert.match(await n().exec('tc', ['qdisc', 'show', 'dev', 'vp1']), /clsact/);
+    const vp1 = await n().exec('tc', ['filter', 'show', 'dev', 'vp1', 'ingress']);
+    assert.match(vp1, /u32/);
+    assert.doesNotMatch(vp1, /bpf/);
+    assert.equal((await n().exec('tc', ['filter', 'show', 'dev', 'vp1', 'egress'])).trim(), '');
+    const rules = await n().exec('iptables-save', ['-t', 'filter']);
+    assert.doesNotMatch(rules, /SLUICE/);
+    assert.match(rules, /:KEEP-ME/);
+    const sets = await n().exec('ipset', ['list', '-n']);
+    assert.doesNotMatch(sets, /sluice-/);
+    assert.match(sets, /keep-me/);
+    const again = await sluice('cleanup', '--pin-root', pinRoot, '--netns', n().name);
+    assert.deepEqual(again, { code: 0, out: 'nothing to remove\n', err: '' });
+  });
+
+  test('inspect with nothing pinned exits 1 naming the pin path', async () => {
+    const r = await sluice('inspect', 'endpoints', '--pin-root', pinRoot);
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`nothing pinned at ${pinRoot}/sluice_names`));
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * Builds the datapath the agent was asked for. Backends are imported lazily,
  * so an iptables node never loads the libbpf bindings (koffi) and an eBPF
- * node never shells out to iptables. `auto` asks a chooser (the capability
- * probe, when one is passed; until then: eBPF where bpffs is mounted).
+ * node never shells out to iptables. `auto` asks a chooser: the agent passes
+ * the capability probe (datapath/probe-select.ts); without one, eBPF where
+ * bpffs is mounted.
  */
 import { existsSync } from 'node:fs';
 import type { Datapath, DatapathKind } from '../datapath/types.js';
@@ -23,7 +24,7 @@ export interface DatapathOptions {
 /** Picks a backend for `auto`; the capability probe plugs in here. */
 export type AutoSelect = () => Promise<DatapathKind>;
 
-/** Until the capability probe lands: eBPF when bpffs is mounted, iptables otherwise. */
+/** The chooser when none is passed: eBPF when bpffs is mounted, iptables otherwise. */
 export const bpffsAutoSelect: AutoSelect = () => Promise.resolve(existsSync('/sys/fs/bpf') ? 'ebpf' : 'iptables');
 
 /** Module path and class name of each backend. */

@@ -1,6 +1,6 @@
 /**
  * What the iptables datapath needs, tried inside the probe's network
- * namespace: each iptables tool lists its filter table (which backend it
+ * namespace (see probe-netns.ts): each iptables tool lists its filter table (which backend it
  * drives, nft or legacy, and whether the kernel answers), ipset creates and
  * destroys a set of each type the planner uses (sets.ts), and a temporary
  * chain takes the conntrack and set matches the SLUICE chains use.
@@ -25,8 +25,9 @@ const TOOLS: readonly { readonly tool: string; readonly need: Need }[] = [
   { tool: 'iptables-legacy', need: 'optional' },
 ];
 
-const CHAIN = 'SLUICE-PROBE';
-const SET = 'sluice-probe';
+/** Own names (the pid), so checks that must run in the node's namespace touch nothing else. */
+const CHAIN = `SLUICE-PROBE-${process.pid}`;
+const SET = `sluice-probe-${process.pid}`;
 
 /** `iptables v1.8.9 (nf_tables)` → nft; `(legacy)` → legacy. */
 export function iptablesBackend(version: string): 'nft' | 'legacy' | undefined {
@@ -91,9 +92,12 @@ export async function iptablesChecks(netns: ProbeNetns): Promise<ProbeCheck[]> {
   const add = (name: string, need: Need, r: Result): void => {
     checks.push({ name, datapath: 'iptables', need, ...r });
   };
-  const noNetns: Result = { ok: false, reason: `not tried: ${netns.error}` };
-  const run = (fn: () => Promise<Result>): Promise<Result> =>
-    netns.path === undefined ? Promise.resolve(noNetns) : fn();
+  // Without a temporary namespace the checks run here, under their own names, and say so.
+  const where = netns.path === undefined ? ` (in this network namespace; ${netns.error})` : '';
+  const run = async (fn: () => Promise<Result>): Promise<Result> => {
+    const r = await fn();
+    return { ok: r.ok, reason: `${r.reason}${where}` };
+  };
   for (const t of TOOLS) add(t.tool, t.need, await run(() => toolCheck(netns, t.tool)));
   for (const s of SET_TYPES) add(`ipset ${s.type}`, s.need, await run(() => setTypeCheck(netns, s.type, s.without)));
   const ct = ['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'];

@@ -4,7 +4,8 @@
  * run inside it (commands through `nsenter --net`, libbpf calls through
  * setns on /proc/<pid>/ns/net). Killing the shell ends the namespace and
  * with it every interface, qdisc, chain and set the checks made; the sleep
- * is bounded, so even a probe that dies leaves nothing for long.
+ * is bounded, so even a probe that dies leaves nothing for long. Where no
+ * namespace can be made (no CAP_SYS_ADMIN), commands run in the current one.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -21,7 +22,11 @@ export interface ProbeNetns {
   readonly error: string;
   /** An interface (veth, up) inside the namespace. */
   readonly iface: string;
-  /** Runs a tool inside the namespace; a missing tool is code 127 with the spawn error. */
+  /**
+   * Runs a tool inside the namespace (without one: in the current namespace,
+   * where the checks use names of their own and remove them); a missing tool
+   * is code 127 with the spawn error.
+   */
   exec(cmd: string, args: readonly string[]): Promise<ToolResult>;
 }
 
@@ -67,9 +72,7 @@ export async function withProbeNetns<T>(fn: (netns: ProbeNetns) => Promise<T>): 
     error: ready ? '' : `no temporary network namespace (unshare --net): ${stderr.trim() || 'failed'}`,
     iface: IFACE,
     exec: (cmd, args) =>
-      path === undefined
-        ? Promise.resolve({ code: 126, stdout: '', stderr: 'no temporary network namespace' })
-        : runTool('nsenter', [`--net=${path}`, '--', cmd, ...args]),
+      path === undefined ? runTool(cmd, args) : runTool('nsenter', [`--net=${path}`, '--', cmd, ...args]),
   };
   try {
     return await fn(netns);

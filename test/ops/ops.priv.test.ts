@@ -54,13 +54,18 @@ const A_IN = policy(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `sluice monitor` in-process while `traffic` runs; returns its output. */
-async function monitorDuring(pinRoot: string, type: string, traffic: () => Promise<void>): Promise<string> {
+async function monitorDuring(
+  pinRoot: string,
+  type: string,
+  traffic: () => Promise<void>,
+  extra: readonly string[] = [],
+): Promise<string> {
   const io = capture();
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   let ready: () => void = () => undefined;
   const isReady = new Promise<void>((r) => (ready = r));
-  const { values } = parseFlags(monitorCommand, ['--type', type, '--pin-root', pinRoot]);
+  const { values } = parseFlags(monitorCommand, ['--type', type, '--pin-root', pinRoot, ...extra]);
   const done = runMonitor(values, io, [], { stop: stopped, ready });
   await isReady;
   await traffic();
@@ -179,6 +184,20 @@ describe('ops commands on a routed node (eBPF, clsact)', { skip }, () => {
     assert.equal(quiet, '');
   });
 
+  test('monitor --pod and --output json: only that pod, one JSON object per event', async () => {
+    const deny = () => n().pod('x/b').agent.tcp(n().pod('x/a').v4, 81, { timeoutMs: 300 });
+    const other = await monitorDuring(pinRoot, 'drop', async () => void (await deny()), ['--pod', 'r/remote']);
+    assert.equal(other, '');
+    const out = await monitorDuring(pinRoot, 'drop', async () => void (await deny()), ['--pod', 'x/b', '-o', 'json']);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verdict: string; srcPod: string; dstPod: string; dport: number; pod: string });
+    assert.ok(events.length > 0);
+    for (const e of events)
+      assert.deepEqual([e.verdict, e.srcPod, e.dstPod, e.dport, e.pod], ['DROP', 'x/b', 'x/a', 81, 'x/a']);
+  });
+
   test('cleanup --datapath all removes both datapaths and nothing the test made', async () => {
     const ipt = new IptablesDatapath({ netns: n().name });
     const pods = [...n().pods.values(), n().remote].map((p) => p.pod);
@@ -211,5 +230,34 @@ describe('ops commands on a routed node (eBPF, clsact)', { skip }, () => {
     const r = await sluice('inspect', 'endpoints', '--pin-root', pinRoot);
     assert.equal(r.code, 1);
     assert.match(r.err, new RegExp(`nothing pinned at ${pinRoot}/sluice_names`));
+  });
+});
+
+describe('cleanup after tcx attachment', { skip }, () => {
+  const pinRoot = `/sys/fs/bpf/sluice-test-${process.pid}-ops-tcx`;
+  let node: NodeNs | undefined;
+
+  after(async () => {
+    rmSync(pinRoot, { recursive: true, force: true });
+    await node?.destroy();
+  });
+
+  test('cleanup --datapath ebpf detaches the links and removes the pins; enforcement is gone', async () => {
+    node = await createNode({ topology: 'routed', pods: [{ id: 'x/a', labels: { app: 'a' } }, { id: 'x/b' }] });
+    await node.pod('x/a').agent.listen('tcp', 80);
+    const dp = new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx: true, netns: node.name });
+    const pods = [...node.pods.values(), node.remote].map((p) => p.pod);
+    const denyAll = policy('x/deny', selecting(sel({ app: 'a' })), ingress());
+    await dp.apply(compile(cluster([ns('x'), ns('r')], pods, [denyAll]), 'node-a'), node.nodeContext);
+    await dp.close();
+    const b = node.pod('x/b').agent;
+    assert.equal(await b.tcp(node.pod('x/a').v4, 80, { timeoutMs: 300 }), false);
+    const r = await sluice('cleanup', '--datapath', 'ebpf', '--pin-root', pinRoot, '--netns', node.name);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /removed ebpf: tcx links on vp0/);
+    assert.match(r.out, /removed ebpf: pin .*links\/vp0-ingress/);
+    assert.doesNotMatch(r.out, /iptables/);
+    assert.equal(existsSync(pinRoot), false);
+    assert.equal(await b.tcp(node.pod('x/a').v4, 80), true);
   });
 });

@@ -17,7 +17,7 @@ export interface DatapathOptions {
   readonly objectPath?: string;
   /** ebpf: conntrack map size. */
   readonly ctEntries?: number;
-  /** iptables: run in this network namespace (tests). */
+  /** Attach to / run in this network namespace (`sluice lab`, tests). */
   readonly netns?: string;
 }
 
@@ -66,6 +66,6 @@ function backendOptions(kind: DatapathKind, o: DatapathOptions): Record<string, 
   const defined = (entries: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
   return kind === 'ebpf'
-    ? defined({ pinRoot: o.pinRoot, objectPath: o.objectPath, ctEntries: o.ctEntries })
+    ? defined({ pinRoot: o.pinRoot, objectPath: o.objectPath, ctEntries: o.ctEntries, netns: o.netns })
     : defined({ netns: o.netns });
 }

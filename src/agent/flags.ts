@@ -152,6 +152,13 @@ export const agentCommand: CommandDef = {
       env: 'SLUICE_BPF_OBJECT',
       help: 'for eBPF: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation)',
     },
+    {
+      name: 'netns',
+      type: 'string',
+      value: 'NAME',
+      env: 'SLUICE_NETNS',
+      help: "enforce on the interfaces of this network namespace instead of the agent's own (used by sluice lab; pass --host-address too)",
+    },
   ],
 };
 
@@ -176,6 +183,8 @@ export interface AgentConfig {
   readonly ctEntries: number | undefined;
   readonly pinRoot: string;
   readonly bpfObject: string | undefined;
+  /** Present only when given (--netns): the network namespace whose interfaces are enforced. */
+  readonly netns?: string;
 }
 
 const str = (v: FlagValues[string]): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -187,6 +196,11 @@ function port(v: FlagValues[string], flag: string): number {
     throw new UsageError(`agent: --${flag} must be an integer from 0 to 65535, got '${String(v)}'`);
   }
   return v;
+}
+
+function netnsOf(values: FlagValues): { netns?: string } {
+  const netns = str(values['netns']);
+  return netns === undefined ? {} : { netns };
 }
 
 /** Flag values (after parseFlags) → a validated config; UsageError naming the flag otherwise. */
@@ -218,5 +232,6 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     ctEntries: typeof ct === 'number' ? ct : undefined,
     pinRoot: str(values['pin-root']) ?? '/sys/fs/bpf/sluice',
     bpfObject: str(values['bpf-object']),
+    ...netnsOf(values),
   };
 }

@@ -51,6 +51,7 @@ async function defaultDatapath(
     pinRoot: config.pinRoot,
     objectPath: config.bpfObject ?? DEFAULT_BPF_OBJECT,
     ...(config.ctEntries === undefined ? {} : { ctEntries: config.ctEntries }),
+    ...(config.netns === undefined ? {} : { netns: config.netns }),
   };
   const probe = { objectPath: options.objectPath, bpffs: dirname(config.pinRoot) };
   if (autoSelect === undefined && config.datapath !== 'auto') await requireDatapath(config.datapath, probe);
@@ -81,7 +82,9 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
   const log = deps.log.child({ component: 'agent' });
   const datapath = await (deps.datapath ?? ((c) => defaultDatapath(c, deps.autoSelect, log)))(config);
   log.info({ node: config.nodeName, datapath: datapath.kind, source: source.name }, 'starting');
-  const interfaces = deps.interfaces ?? new NodeInterfaces({ log: deps.log });
+  const interfaces =
+    deps.interfaces ??
+    new NodeInterfaces({ log: deps.log, ...(config.netns === undefined ? {} : { netns: config.netns }) });
   const metrics = new AgentMetrics({ datapath: datapath.kind, source: source.name });
   const hostAddresses = config.hostAddresses ?? nodeAddresses();
   const nodeContext = async (model: CompiledPolicy): Promise<NodeContext> => {
@@ -108,6 +111,7 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     cacheSyncTimeoutMs: config.cacheSyncTimeoutMs,
   });
   metrics.watchStatus(() => reconciler.status());
+  metrics.watchChanges(() => reconciler.changeCounts());
   return { datapath, interfaces, metrics, reconciler };
 }
 

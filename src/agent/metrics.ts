@@ -145,4 +145,25 @@ export class AgentMetrics implements ReconcilerObserver {
       },
     });
   }
+
+  /** Registers the state-change counters read from the reconciler on each scrape. */
+  watchChanges(changes: () => { readonly received: number; readonly enforced: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'sluice_state_changes_received',
+      help: 'Changes to the cluster state received from the source since start.',
+      registers,
+      collect() {
+        this.set(changes().received);
+      },
+    });
+    new Gauge({
+      name: 'sluice_state_changes_enforced',
+      help: 'Of sluice_state_changes_received, how many the last successful apply included.',
+      registers,
+      collect() {
+        this.set(changes().enforced);
+      },
+    });
+  }
 }

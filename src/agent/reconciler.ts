@@ -90,6 +90,8 @@ export class Reconciler {
   private resync: NodeJS.Timeout | undefined;
   private syncDeadline: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** State changes received, and how many of them the last successful apply included (`sluice lab apply` waits on these). */
+  private readonly changeCount = { received: 0, enforced: 0 };
 
   constructor(options: ReconcilerOptions) {
     this.o = {
@@ -144,6 +146,11 @@ export class Reconciler {
     await this.running;
   }
 
+  /** Changes to the cluster state received so far, and those enforced by the last successful apply. */
+  changeCounts(): { readonly received: number; readonly enforced: number } {
+    return { ...this.changeCount };
+  }
+
   status(): ReconcilerStatus {
     return { ...this.st, cachesSynced: this.o.source.synced };
   }
@@ -184,7 +191,9 @@ export class Reconciler {
       case 'add':
       case 'update':
       case 'delete':
-        if (this.o.state.apply(event)) this.trigger(`${event.type} ${event.object.kind} ${event.object.id}`);
+        if (!this.o.state.apply(event)) return;
+        this.changeCount.received++;
+        this.trigger(`${event.type} ${event.object.kind} ${event.object.id}`);
     }
   }
 
@@ -208,9 +217,11 @@ export class Reconciler {
     this.st.lastAttemptAt = started;
     let model: CompiledPolicy | undefined;
     try {
+      const received = this.changeCount.received;
       const snapshot = this.o.state.snapshot();
       model = this.o.compile(snapshot, this.o.nodeName);
       const stats = await this.o.datapath.apply(model, await this.o.nodeContext(model));
+      this.changeCount.enforced = received;
       this.succeeded(reason, started, snapshot, model, stats);
     } catch (err) {
       this.failed(reason, started, model, err);

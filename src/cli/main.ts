@@ -3,6 +3,7 @@ import { agentCommand, runAgentCommand } from './commands/agent.js';
 import { cleanupCommand, runCleanup } from './commands/cleanup.js';
 import { explainCommand, runExplain } from './commands/explain.js';
 import { inspectCommand, runInspect } from './commands/inspect.js';
+import { labCommand, runLab } from './commands/lab.js';
 import { monitorCommand, runMonitor } from './commands/monitor.js';
 import { probeCommand, runProbeCommand } from './commands/probe.js';
 import { runSimulate, simulateCommand } from './commands/simulate.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   { def: monitorCommand, run: runMonitor },
   { def: cleanupCommand, run: runCleanup },
   { def: probeCommand, run: runProbeCommand },
+  { def: labCommand, run: runLab },
 ];
 
 function topHelp(): string {

@@ -1,0 +1,165 @@
+/**
+ * `sluice lab` end to end (root only), once per datapath: `lab up` on the TKE
+ * examples, `lab probe` with real connections equals `sluice simulate` on the
+ * same files, `lab apply` / `lab delete` change what the probe measures, and
+ * `lab down` leaves no namespace, pin or process behind (and runs again
+ * harmlessly). The lab commands run as real processes (they spawn detached
+ * servers and the agent); names and pins are unique to this run
+ * (`sluice-test-lab-<pid>-<datapath>`, `/sys/fs/bpf/sluice-test-lab-…`).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../cli/run-cli.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = path.join(root, 'test/agent/sluice-cli.ts');
+const tke = (f: string): string => path.join(root, 'examples/tke', f);
+const CLUSTER = tke('cluster.yaml');
+const NPA_6379 = tke('3-nsa-from-nsb-6379.yaml');
+const NPA_DENY = tke('2-nsa-deny-all-ingress.yaml');
+
+const works = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const rootSkip = process.getuid?.() !== 0 ? 'needs root: network namespaces, BPF and netfilter' : false;
+const SKIPS = {
+  ebpf: rootSkip || (existsSync(path.join(root, 'build/bpf/sluice.bpf.o')) ? false : 'needs npm run build:bpf'),
+  iptables: rootSkip || (works('iptables', ['-V']) ? false : 'needs a working iptables'),
+} as const;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function lab(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'lab', ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await lab(args);
+  assert.equal(r.code, 0, `sluice lab ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function simulate(files: string[], port: number, protocol = 'TCP'): Promise<unknown> {
+  const args = ['simulate', ...files.flatMap((f) => ['-f', f]), '--port', String(port), '--protocol', protocol];
+  const r = await runCli([...args, '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+type Matrix = { pods: string[]; allowed: boolean[][] };
+const cell = (m: Matrix, from: string, to: string): boolean | undefined =>
+  m.allowed[m.pods.indexOf(from)]?.[m.pods.indexOf(to)];
+
+/** Processes whose command line mentions `marker`. */
+function processesWith(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const netnsWith = (prefix: string): string[] =>
+  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+
+for (const datapath of ['ebpf', 'iptables'] as const) {
+  describe(`sluice lab · ${datapath}`, { skip: SKIPS[datapath] }, () => {
+    const name = `sluice-test-lab-${process.pid}-${datapath}`;
+    let stateDir = '';
+    const common = (): string[] => ['--state-dir', stateDir];
+    const probe = async (port: number, protocol = 'TCP'): Promise<Matrix> =>
+      JSON.parse(await ok(['probe', ...common(), '--port', String(port), '--protocol', protocol, '-o', 'json']));
+
+    before(async () => {
+      stateDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-lab-test-'));
+      await rm(stateDir, { recursive: true }); // lab up wants no lab there; it creates the directory
+      const args = ['up', ...common(), '--name', name, '--datapath', datapath, '-f', CLUSTER, '-f', NPA_6379];
+      await ok(args);
+    });
+
+    after(async () => {
+      // Whatever the tests did: down, then remove anything it could not.
+      await lab(['down', ...common()]);
+      for (const pid of processesWith(stateDir)) process.kill(pid, 'SIGKILL');
+      for (const ns of netnsWith(name)) spawnSync('ip', ['netns', 'del', ns]);
+      await rm(`/sys/fs/bpf/${name}`, { recursive: true, force: true });
+      await rm(stateDir, { recursive: true, force: true });
+    });
+
+    const equalRows: [string, number, string][] = [
+      ['TCP 6379', 6379, 'TCP'],
+      ['TCP 80', 80, 'TCP'],
+      ['UDP 6379', 6379, 'UDP'],
+    ];
+    for (const [label, port, protocol] of equalRows) {
+      test(`probe equals simulate: ${label}`, async () => {
+        assert.deepEqual(await probe(port, protocol), await simulate([CLUSTER, NPA_6379], port, protocol));
+      });
+    }
+
+    test('apply replaces nsa/npa with deny-all: nsb/client loses nsa/redis:6379', async () => {
+      assert.equal(cell(await probe(6379), 'nsb/client', 'nsa/redis'), true);
+      await ok(['apply', ...common(), '-f', NPA_DENY]);
+      const after = await probe(6379);
+      assert.deepEqual(after, await simulate([CLUSTER, NPA_DENY], 6379));
+      assert.equal(cell(after, 'nsb/client', 'nsa/redis'), false);
+    });
+
+    test('apply relabels a namespace and a pod; delete removes a policy', async () => {
+      await ok(['apply', ...common(), '-f', NPA_6379]);
+      const relabel = path.join(stateDir, '..', `${name}-relabel.yaml`);
+      await writeFile(
+        relabel,
+        [
+          'apiVersion: v1\nkind: Namespace\nmetadata: {name: nsb, labels: {app: other}}',
+          'apiVersion: v1\nkind: Pod\nmetadata: {name: redis, namespace: nsa, labels: {app: cache}}',
+        ].join('\n---\n'),
+      );
+      try {
+        await ok(['apply', ...common(), '-f', relabel]);
+        assert.equal(cell(await probe(6379), 'nsb/client', 'nsa/redis'), false, 'nsb no longer matches app: nsb');
+      } finally {
+        await rm(relabel, { force: true });
+      }
+      await ok(['delete', ...common(), '-f', NPA_6379]);
+      const open = await probe(6379);
+      assert.ok(
+        open.allowed.every((row) => row.every(Boolean)),
+        'no policy left: every pair allowed',
+      );
+    });
+
+    test('down leaves no namespace, pin or process; a second down is harmless', async () => {
+      await ok(['down', ...common()]);
+      assert.deepEqual(netnsWith(name), []);
+      assert.equal(existsSync(`/sys/fs/bpf/${name}`), false);
+      assert.deepEqual(processesWith(stateDir), []);
+      assert.equal(existsSync(stateDir), false);
+      await ok(['down', ...common()]);
+    });
+  });
+}

@@ -86,8 +86,14 @@ const netnsWith = (prefix: string): string[] =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(prefix));
 
-for (const datapath of ['ebpf', 'iptables'] as const) {
-  describe(`sluice lab · ${datapath}`, { skip: SKIPS[datapath] }, () => {
+/** Each datapath once; the two topologies split between them to keep the file short. */
+const LABS = [
+  { datapath: 'ebpf', topology: 'routed' },
+  { datapath: 'iptables', topology: 'bridge' },
+] as const;
+
+for (const { datapath, topology } of LABS) {
+  describe(`sluice lab · ${datapath} · ${topology}`, { skip: SKIPS[datapath] }, () => {
     const name = `sluice-test-lab-${process.pid}-${datapath}`;
     let stateDir = '';
     const common = (): string[] => ['--state-dir', stateDir];
@@ -97,7 +103,20 @@ for (const datapath of ['ebpf', 'iptables'] as const) {
     before(async () => {
       stateDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-lab-test-'));
       await rm(stateDir, { recursive: true }); // lab up wants no lab there; it creates the directory
-      const args = ['up', ...common(), '--name', name, '--datapath', datapath, '-f', CLUSTER, '-f', NPA_6379];
+      const args = [
+        'up',
+        ...common(),
+        '--name',
+        name,
+        '--datapath',
+        datapath,
+        '--topology',
+        topology,
+        '-f',
+        CLUSTER,
+        '-f',
+        NPA_6379,
+      ];
       await ok(args);
     });
 

@@ -7,7 +7,9 @@
  * own under /sys/fs/bpf/sluice-test-*.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { main } from '../../src/cli/main.js';
@@ -17,11 +19,14 @@ import { parseFlags } from '../../src/cli/flags.js';
 import { monitorCommand } from '../../src/cli/commands/monitor.js';
 import { compile } from '../../src/compiler/compile.js';
 import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
+import { readConfig, withPinnedMap } from '../../src/datapath/ebpf/inspect.js';
+import * as L from '../../src/datapath/ebpf/layout.js';
 import { IptablesDatapath } from '../../src/datapath/iptables/iptables-datapath.js';
 import { cluster, ingress, ipPeer, ns, podPeer, policy, port, rule, sel, selecting } from '../compiler/builders.js';
 import { ensureObject } from '../ebpf/btf-dump.js';
 import { createNode, isRoot, type NodeNs } from '../support/netns.js';
 
+const CLI = fileURLToPath(new URL('../agent/sluice-cli.ts', import.meta.url));
 const skip = isRoot() ? false : 'needs root: network namespaces, bpffs and tc';
 
 function capture(): Io & { text(): string; errors(): string } {
@@ -198,10 +203,41 @@ describe('ops commands on a routed node (eBPF, clsact)', { skip }, () => {
       assert.deepEqual([e.verdict, e.srcPod, e.dstPod, e.dport, e.pod], ['DROP', 'x/b', 'x/a', 81, 'x/a']);
   });
 
+  test('monitor as a process: SIGINT exits 0 and clears the allow-events flag it set', async () => {
+    const allowFlag = () =>
+      (withPinnedMap(pinRoot, L.MAPS.config, readConfig).flags & L.CONFIG_FLAGS.eventsAllow) !== 0;
+    assert.equal(allowFlag(), false);
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'monitor', '--type', 'all', '--pin-root', pinRoot], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!allowFlag() && Date.now() < deadline) await sleep(50);
+      assert.equal(allowFlag(), true, 'monitor --type all sets the allow-events flag');
+      assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 80), true);
+      await sleep(300);
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
+    assert.match(out, /ALLOW x\/b -> x\/a TCP/);
+    assert.equal(allowFlag(), false);
+  });
+
   test('cleanup --datapath all removes both datapaths and nothing the test made', async () => {
     const ipt = new IptablesDatapath({ netns: n().name });
     const pods = [...n().pods.values(), n().remote].map((p) => p.pod);
     await ipt.apply(compile(cluster([ns('x'), ns('r')], pods, [A_IN]), 'node-a'), n().nodeContext);
+    const listed = await sluice('inspect', '--datapath', 'iptables', '--netns', n().name, '-o', 'json');
+    const state = JSON.parse(listed.out) as { sets: { name: string; members: number }[]; chains: { name: string }[] };
+    assert.ok(
+      state.sets.some((x) => x.name.startsWith('sluice-ingress-iso-v4-') && x.members === 1),
+      listed.out,
+    );
+    assert.ok(state.chains.some((c) => c.name === 'SLUICE-FORWARD'));
     const r = await sluice('cleanup', '--pin-root', pinRoot, '--netns', n().name);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /removed ebpf: tc filters \+ clsact qdisc on vp0/);

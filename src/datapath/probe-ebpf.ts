@@ -6,7 +6,9 @@
  * run once through BPF_PROG_TEST_RUN. Imports koffi (through libbpf.ts), so
  * probe.ts loads this module lazily.
  */
-import { existsSync, mkdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { BpfObject } from './ebpf/object.js';
 import { closeFd, errnoText, raw } from './ebpf/libbpf.js';
 import { inNetns } from './ebpf/netns.js';
@@ -79,6 +81,22 @@ function message(err: unknown): string {
 }
 
 /** Loads the object under a temporary pin root; returns it (or why not). */
+/**
+ * Where bpffs is not mounted (yet; the agent mounts it), the object is
+ * loaded under a bpffs mounted for the probe on a temporary directory,
+ * unmounted and removed afterwards.
+ */
+async function scratchBpffs(): Promise<{ dir: string; release: () => Promise<void> } | undefined> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-probe-bpffs-'));
+  const release = async (): Promise<void> => {
+    await runTool('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if ((await runTool('mount', ['-t', 'bpf', 'bpf', dir])).code === 0) return { dir, release };
+  rmSync(dir, { recursive: true, force: true });
+  return undefined;
+}
+
 function loadObject(objectPath: string, bpffs: string): { obj?: BpfObject; result: Result; pinRoot: string } {
   const pinRoot = `${bpffs}/sluice-probe-${process.pid}`;
   if (!existsSync(objectPath)) return { pinRoot, result: fail(`${objectPath}: ENOENT (run npm run build)`) };
@@ -150,7 +168,8 @@ export async function ebpfChecks(netns: ProbeNetns, options: ProbeOptions): Prom
       'required',
       attempt(() => createMap(m.type, m.key, m.value, m.entries, m.flags)),
     );
-  const loaded = loadObject(options.objectPath ?? DEFAULT_OBJECT, bpffs);
+  const scratch = isBpffs(bpffs) ? undefined : await scratchBpffs();
+  const loaded = loadObject(options.objectPath ?? DEFAULT_OBJECT, scratch?.dir ?? bpffs);
   try {
     add('prog-load', 'required', loaded.result);
     const withProgram = (fn: (fd: number) => Result, needsNetns: boolean): Result => {
@@ -176,6 +195,7 @@ export async function ebpfChecks(netns: ProbeNetns, options: ProbeOptions): Prom
       rmSync(loaded.pinRoot, { recursive: true, force: true });
       return pass('removed');
     });
+    await scratch?.release();
   }
   return checks;
 }

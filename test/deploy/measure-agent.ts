@@ -84,7 +84,13 @@ async function measure(datapath: string, dir: string, port: number, keep = false
   args.push('--manifests', path.join(dir, 'cluster'), '--node-name', 'node-0', '--datapath', datapath);
   args.push('--pin-root', pinRoot, '--bpf-object', path.join(root, 'build/bpf/sluice.bpf.o'));
   args.push('--health-addr', '127.0.0.1', '--health-port', String(port), '--metrics-port', '0');
-  args.push('--host-address', '192.0.2.1', '--log-level', 'warn', ...(keep ? [] : ['--cleanup-on-exit']));
+  args.push(
+    '--host-address',
+    '192.0.2.1',
+    '--log-level',
+    process.env['LOG_LEVEL'] ?? 'warn',
+    ...(keep ? [] : ['--cleanup-on-exit']),
+  );
   const child = spawn('setpriv', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     const readyMs = await ready(port, 60_000);

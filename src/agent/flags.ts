@@ -117,6 +117,13 @@ export const agentCommand: CommandDef = {
       help: 'on SIGTERM remove everything the datapath created, instead of leaving enforcement in place',
     },
     {
+      name: 'log-denied',
+      type: 'boolean',
+      default: true,
+      env: 'SLUICE_LOG_DENIED',
+      help: 'log denied flows (eBPF datapath: from the sluice_events ring buffer), rate-limited. A ring buffer has one reader position: while this agent reads it, `sluice monitor` sees only part of the events; pass --log-denied=false to watch with sluice monitor',
+    },
+    {
       name: 'service-cidr',
       type: 'list',
       value: 'CIDR',
@@ -178,6 +185,7 @@ export interface AgentConfig {
   readonly metricsAddr: string;
   readonly logLevel: LogLevel;
   readonly cleanupOnExit: boolean;
+  readonly logDenied: boolean;
   readonly serviceCidrs: readonly string[];
   readonly hostAddresses: readonly string[] | undefined;
   readonly ctEntries: number | undefined;
@@ -227,6 +235,7 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     metricsAddr: str(values['metrics-addr']) ?? '0.0.0.0',
     logLevel: (str(values['log-level']) ?? 'info') as LogLevel,
     cleanupOnExit: values['cleanup-on-exit'] === true,
+    logDenied: values['log-denied'] !== false,
     serviceCidrs: list(values['service-cidr']),
     hostAddresses: hosts.length > 0 ? hosts : undefined,
     ctEntries: typeof ct === 'number' ? ct : undefined,

@@ -22,6 +22,7 @@ import { metricsRoute, serveRoutes, verdictRoute, type Route, type RunningServer
 import { AgentMetrics } from './metrics.js';
 import { NodeInterfaces } from './node-interfaces.js';
 import { Reconciler, type CompileFn } from './reconciler.js';
+import { combineObservers, KernelObservers } from './verdict-log.js';
 
 export interface AgentDeps {
   readonly log: Logger;
@@ -76,6 +77,7 @@ interface Assembled {
   readonly interfaces: NodeInterfaces;
   readonly metrics: AgentMetrics;
   readonly reconciler: Reconciler;
+  readonly kernel: KernelObservers | undefined;
 }
 
 async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): Promise<Assembled> {
@@ -97,6 +99,15 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs };
   };
   const compiler = createCompiler();
+  const kernel =
+    datapath.kind === 'ebpf'
+      ? new KernelObservers({
+          pinRoot: config.pinRoot,
+          registry: metrics.registry,
+          log: deps.log,
+          logDenied: config.logDenied,
+        })
+      : undefined;
   const reconciler = new Reconciler({
     source,
     datapath,
@@ -105,24 +116,25 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     nodeName: config.nodeName,
     nodeContext,
     log: deps.log,
-    observer: metrics,
+    observer: kernel === undefined ? metrics : combineObservers(metrics, kernel),
     debounceMs: config.debounceMs,
     syncPeriodMs: config.syncPeriodMs,
     cacheSyncTimeoutMs: config.cacheSyncTimeoutMs,
   });
   metrics.watchStatus(() => reconciler.status());
   metrics.watchChanges(() => reconciler.changeCounts());
-  return { datapath, interfaces, metrics, reconciler };
+  return { datapath, interfaces, metrics, reconciler, kernel };
 }
 
 /** Runs until `deps.shutdown` resolves; returns the exit code. */
 export async function runAgent(config: AgentConfig, source: Source, deps: AgentDeps): Promise<number> {
   const log = deps.log.child({ component: 'agent' });
-  const { datapath, interfaces, metrics, reconciler } = await assemble(config, source, deps);
+  const { datapath, interfaces, metrics, reconciler, kernel } = await assemble(config, source, deps);
   let servers: RunningServer[] = [];
   const stopAll = async (): Promise<void> => {
     interfaces.stop();
     await reconciler.stop();
+    kernel?.stop();
     await Promise.all(servers.map((s) => s.close()));
   };
   try {

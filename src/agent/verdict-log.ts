@@ -14,6 +14,7 @@
  * counted and reported in one summary line per second.
  */
 import ipaddr from 'ipaddr.js';
+import type { Registry } from 'prom-client';
 import * as L from '../datapath/ebpf/layout.js';
 import { closeFd } from '../datapath/ebpf/libbpf.js';
 import { openPinned } from '../datapath/ebpf/map-ops.js';
@@ -22,6 +23,7 @@ import { RingBufferReader } from '../datapath/ebpf/ringbuf.js';
 import type { CompiledPolicy } from '../model/compiled.js';
 import type { SourceEvent } from '../source/types.js';
 import type { Logger } from '../util/log.js';
+import { readKernelCounters, registerDatapathCounters } from './counters.js';
 import type { ReconcilerObserver, SyncRecord } from './reconciler.js';
 
 const PROTOCOLS: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
@@ -224,5 +226,66 @@ export class VerdictLog {
 
   private now(): number {
     return (this.o.now ?? Date.now)();
+  }
+}
+
+/** Every observer sees every event and sync record, in order. */
+export function combineObservers(...observers: readonly ReconcilerObserver[]): ReconcilerObserver {
+  return {
+    event: (e) => observers.forEach((o) => o.event?.(e)),
+    sync: (r) => observers.forEach((o) => o.sync?.(r)),
+  };
+}
+
+export interface KernelObserversOptions {
+  readonly pinRoot: string;
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** --log-denied: consume sluice_events and log denied flows. */
+  readonly logDenied: boolean;
+}
+
+/**
+ * The eBPF datapath's counters on the metrics registry, and (with
+ * logDenied) the denied-flow log, started after the first successful sync
+ * (before it, a fresh node has no pinned maps to read).
+ */
+export class KernelObservers implements ReconcilerObserver {
+  readonly context = new VerdictContext();
+  private verdicts: VerdictLog | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: KernelObserversOptions) {
+    this.log = o.log.child({ component: 'verdicts' });
+    let warned = false;
+    registerDatapathCounters({
+      registry: o.registry,
+      read: () => readKernelCounters(o.pinRoot),
+      onError: (err) => {
+        if (!warned) this.log.warn({ err }, 'reading the datapath counters failed');
+        warned = true;
+      },
+    });
+  }
+
+  event(event: SourceEvent): void {
+    this.context.event(event);
+  }
+
+  sync(record: SyncRecord): void {
+    this.context.sync(record);
+    if (!record.ok || !this.o.logDenied || this.verdicts !== undefined) return;
+    const verdicts = new VerdictLog({ pinRoot: this.o.pinRoot, log: this.o.log, context: this.context });
+    try {
+      verdicts.start();
+      this.verdicts = verdicts;
+    } catch (err) {
+      verdicts.stop();
+      this.log.warn({ err }, 'cannot read verdict events; denied flows are not logged');
+    }
+  }
+
+  stop(): void {
+    this.verdicts?.stop();
   }
 }

@@ -45,6 +45,7 @@ test('readAgentConfig: defaults', () => {
       metricsAddr: '0.0.0.0',
       logLevel: 'info',
       cleanupOnExit: false,
+      logDenied: true,
       serviceCidrs: [],
       hostAddresses: undefined,
       ctEntries: undefined,

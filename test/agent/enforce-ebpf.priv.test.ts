@@ -5,6 +5,7 @@
  * label added / removed — is enforced within 1 s; hand-made drift (a
  * sluice_endpoints entry deleted, the sluice_policy rows deleted, a tcx link
  * detached) is repaired by the next periodic resync (--sync-period 1s).
+ * Denied flows show up in the agent's log with pod names (--log-denied).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -145,6 +146,11 @@ test(
       repairs.push(`${name} ${await reaches(!want, at, 3000, name)} ms`);
     }
     t.diagnostic(`drift repaired after: ${repairs.join(', ')} (sync period 1 s)`);
+    const denied = agent.lines.filter((l) => l.msg === 'denied' && l['peerPod'] === 'shop/client');
+    assert.ok(
+      denied.some((l) => l['pod'] === 'shop/web' && l['direction'] === 'ingress' && l['port'] === 8080),
+      'denied flows logged with pod names, direction and port (--log-denied)',
+    );
     assert.deepEqual(agent.errors(), []);
     assert.equal(await agent.stop(), 0, 'SIGTERM: exit 0');
   },

@@ -15,6 +15,8 @@ import {
   type NameTables,
   type PeerInfo,
 } from './inspect.js';
+import ipaddr from 'ipaddr.js';
+
 import * as L from './layout.js';
 import { portText, protocolName } from './policy-rows.js';
 
@@ -25,17 +27,33 @@ export interface ViewResult {
   readonly found: boolean;
 }
 
-/** A peer class as the operator knows it: world, any, or its CIDRs with the local pods they are. */
+/** Prefixes of other classes nested inside `cidr` (ipBlock except atoms, or pods inside a block). */
+function nestedIn(cidr: string, peers: readonly PeerInfo[], id: number): string[] {
+  const outer = ipaddr.parseCIDR(cidr);
+  return peers
+    .filter((p) => p.peerClass !== id)
+    .filter((p) => {
+      const inner = ipaddr.parseCIDR(p.cidr);
+      return inner[0].kind() === outer[0].kind() && inner[1] > outer[1] && inner[0].match(outer);
+    })
+    .map((p) => p.cidr);
+}
+
+/** A peer class as the operator knows it: world, any, or its local pods and CIDRs (with their excepts). */
 export function classLabel(t: NameTables, peers: readonly PeerInfo[], id: number): string {
   if (id === L.PEER_CLASS.any) return 'any peer';
-  const members = peers
-    .filter((p) => p.peerClass === id)
-    .map((p) => {
-      const ip = p.cidr.replace(/\/(32|128)$/, '');
-      const pod = t.podByAddr.get(ip);
-      return pod === undefined ? p.cidr : `${pod} (${ip})`;
-    });
-  if (id === L.PEER_CLASS.world) return members.length > 0 ? `world (excepted: ${members.join(', ')})` : 'world';
+  const pods = new Set<string>();
+  const cidrs: string[] = [];
+  for (const p of peers.filter((x) => x.peerClass === id)) {
+    const pod = t.podByAddr.get(p.cidr.replace(/\/(32|128)$/, ''));
+    if (pod !== undefined) pods.add(pod);
+    else {
+      const except = nestedIn(p.cidr, peers, id);
+      cidrs.push(except.length === 0 ? p.cidr : `${p.cidr} except ${except.join(', ')}`);
+    }
+  }
+  const members = [...[...pods].sort(), ...cidrs];
+  if (id === L.PEER_CLASS.world) return members.length > 0 ? `world (also: ${members.join(', ')})` : 'world';
   return `class ${id} [${members.join(', ')}]`;
 }
 

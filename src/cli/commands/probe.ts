@@ -49,7 +49,9 @@ export async function runProbeCommand(values: FlagValues, io: Io, positional: st
   if (positional.length > 0) throw new UsageError(`probe: unexpected argument '${positional[0] ?? ''}'`);
   const objectPath = typeof values['bpf-object'] === 'string' ? values['bpf-object'] : DEFAULT_BPF_OBJECT;
   const report = await runProbe({ objectPath });
-  if (values['output'] === 'json') io.out(`${JSON.stringify(report, null, 2)}\n`);
+  // JSON says `"datapath": null` when nothing can run, rather than leaving the key out.
+  const json = { ...report, choice: { ...report.choice, datapath: report.choice.datapath ?? null } };
+  if (values['output'] === 'json') io.out(`${JSON.stringify(json, null, 2)}\n`);
   else io.out(formatProbeTable(report));
   return report.choice.datapath === undefined ? EXIT.NO_DATAPATH : EXIT.OK;
 }

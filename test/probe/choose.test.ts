@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatProbeTable } from '../../src/cli/commands/probe.js';
+import { iptablesBackend } from '../../src/datapath/probe-iptables.js';
 import { blockers, chooseDatapath, type Need, type ProbeCheck } from '../../src/datapath/probe.js';
 import type { DatapathKind } from '../../src/datapath/types.js';
 
@@ -100,3 +101,16 @@ test('formatProbeTable: one line per check, the choice last', () => {
   assert.equal(lines.length, checks.length + 3);
   assert.equal(lines.at(-1), 'auto: iptables (eBPF cannot run: bpf-syscall: EPERM: Operation not permitted)');
 });
+
+const backends = [
+  { version: 'iptables v1.8.9 (nf_tables)', want: 'nft' },
+  { version: 'iptables v1.8.9 (legacy)', want: 'legacy' },
+  { version: 'ip6tables v1.8.7 (nf_tables)', want: 'nft' },
+  { version: 'iptables v1.4.21', want: undefined },
+] as const;
+
+for (const c of backends) {
+  test(`iptablesBackend: ${c.version} → ${String(c.want)}`, () => {
+    assert.equal(iptablesBackend(c.version), c.want);
+  });
+}

@@ -1,0 +1,237 @@
+/**
+ * One end-to-end cluster: a harness node namespace with pods as network
+ * namespaces (test/support/netns.ts), a real etcd + kube-apiserver inside
+ * that namespace (test/cluster/control-plane.ts), the Namespaces and Pods of
+ * the harness created through the API (spec.nodeName set, status patched to
+ * the namespaces' addresses), and `sluice agent` as a process in the node
+ * namespace, authenticated as its ServiceAccount with a TokenRequest token
+ * and authorized by the ClusterRole of deploy/ (applied with `kubectl apply -f deploy/`).
+ *
+ * `measure()` probes every pod pair with real TCP connections and returns the
+ * `sluice simulate --output json` shape; `simulate()` runs `sluice simulate`
+ * on the objects read back from the API server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { compile } from '../../src/compiler/compile.js';
+import type { ReachabilityMatrix } from '../../src/compiler/reachability.js';
+import { evaluateFlow } from '../../src/compiler/verdict.js';
+import { loadManifestPaths } from '../../src/source/manifest-files.js';
+import { startControlPlane, type ControlPlane } from '../cluster/control-plane.js';
+import { runCli } from '../cli/run-cli.js';
+import { createNode, SERVICE_CIDR, type NodeNs, type PodNs, type PodSpec } from '../support/netns.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const BPF_OBJECT = path.join(root, 'build/bpf/sluice.bpf.o');
+/** Ports every pod serves on TCP. */
+export const TCP_PORTS = [80, 81, 5000, 5001, 5002, 8080];
+
+export interface AgentRbac {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** The YAML files of deploy/ (what `kubectl apply -f deploy/` reads). */
+  readonly files: readonly string[];
+  /** kubectl arguments that name them: `-f deploy/`. */
+  readonly fileArgs: readonly string[];
+}
+
+interface Doc {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
+
+/** The agent's ServiceAccount, bound to its ClusterRole, in deploy/. */
+export function agentRbac(): AgentRbac {
+  const deploy = path.join(root, 'deploy');
+  const files = readdirSync(deploy)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(deploy, f));
+  const docs = files.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => (d.toJS() ?? {}) as Doc));
+  const sa = docs.find((d) => d.kind === 'ServiceAccount');
+  if (sa?.metadata?.name === undefined || !docs.some((d) => d.kind === 'ClusterRole')) {
+    throw new Error('deploy/ has no ServiceAccount and ClusterRole for the agent');
+  }
+  return {
+    namespace: sa.metadata.namespace ?? 'default',
+    serviceAccount: sa.metadata.name,
+    files,
+    fileArgs: ['-f', `${deploy}/`],
+  };
+}
+
+export interface E2eCluster {
+  readonly node: NodeNs;
+  readonly cp: ControlPlane;
+  /** x/a, x/b, y/c on node-a and r/remote on node-b, by id. */
+  pod(id: string): PodNs;
+  kubectl(args: readonly string[], stdin?: string): Promise<string>;
+  /** `sluice simulate --output json` on the Namespaces, Pods and NetworkPolicies in the API server. */
+  simulate(port: number): Promise<ReachabilityMatrix>;
+  /** The compiled model's verdict for one flow, on the objects in the API server (simulate's engine). */
+  flowAllowed(src: string, dst: string, port: number): Promise<boolean>;
+  /** Real TCP connections between every pod pair, in simulate's shape. */
+  measure(port: number, pods: readonly string[]): Promise<ReachabilityMatrix>;
+  /** The agent's stderr (JSON log lines). */
+  agentLog(): string;
+  destroy(): Promise<void>;
+}
+
+export const POD_SPECS: readonly PodSpec[] = [
+  { id: 'x/a', labels: { app: 'a' }, ports: [['http', 8080]] },
+  { id: 'x/b', labels: { app: 'b' } },
+  { id: 'y/c', labels: { app: 'c' }, ports: [['metrics', 9090]] },
+];
+
+function podManifest(p: PodNs, nodeName: string, spec: PodSpec | undefined): string {
+  const [namespace, name] = p.id.split('/');
+  const ports = (spec?.ports ?? []).map(([n, port, protocol]) => ({ name: n, containerPort: port, protocol }));
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: spec?.labels ?? { app: 'remote' } },
+    spec: { nodeName, containers: [{ name: 'main', image: 'registry.invalid/none', ports }] },
+  });
+}
+
+function statusPatch(p: PodNs): string {
+  return JSON.stringify({
+    status: { phase: 'Running', podIP: p.v4, podIPs: [{ ip: p.v4 }, { ip: p.v6 }] },
+  });
+}
+
+/** Creates the namespaces and pods of the harness through the API, with their status patched. */
+async function createObjects(cp: ControlPlane, node: NodeNs): Promise<void> {
+  for (const [name, labels] of [
+    ['x', {}],
+    ['y', { team: 'y' }],
+    ['r', {}],
+  ] as const) {
+    const doc = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+    await cp.kubectl(['apply', '-f', '-'], JSON.stringify(doc));
+  }
+  const all: [PodNs, string][] = [...[...node.pods.values()].map((p) => [p, 'node-a'] as [PodNs, string])];
+  all.push([node.remote, 'node-b']);
+  for (const [p, nodeName] of all) {
+    const spec = POD_SPECS.find((s) => s.id === p.id);
+    await cp.kubectl(['apply', '-f', '-'], podManifest(p, nodeName, spec));
+    const [namespace, name] = p.id.split('/') as [string, string];
+    await cp.kubectl([
+      'patch',
+      'pod',
+      '-n',
+      namespace,
+      name,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      statusPatch(p),
+    ]);
+  }
+}
+
+/** A kubeconfig for the agent's ServiceAccount, with a token from the TokenRequest API. */
+async function agentKubeconfig(cp: ControlPlane, rbac: AgentRbac): Promise<string> {
+  await cp.kubectl(['apply', ...rbac.fileArgs]);
+  const token = (
+    await cp.kubectl(['create', 'token', rbac.serviceAccount, '-n', rbac.namespace, '--duration=2h'])
+  ).trim();
+  return cp.tokenKubeconfig('sluice-agent', token);
+}
+
+export interface AgentOptions {
+  readonly datapath: 'ebpf' | 'iptables';
+  readonly pinRoot: string;
+}
+
+function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): ChildProcess {
+  const args = ['--import', 'tsx', path.join(root, 'test/agent/sluice-cli.ts'), 'agent', '--kubeconfig', kubeconfig];
+  args.push('--node-name', 'node-a', '--datapath', opts.datapath, '--service-cidr', SERVICE_CIDR);
+  args.push('--pin-root', opts.pinRoot, '--bpf-object', BPF_OBJECT, '--host-address', node.hostAddresses.join(','));
+  args.push('--health-port', '0', '--metrics-port', '0', '--debounce', '50ms', '--log-level', 'info');
+  args.push('--cleanup-on-exit');
+  return spawn('nsenter', [`--net=/run/netns/${node.name}`, process.execPath, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> {
+  const node = await createNode({ topology: 'routed', pods: POD_SPECS });
+  let cp: ControlPlane | undefined;
+  let agent: ChildProcess | undefined;
+  let log = '';
+  const destroy = async (): Promise<void> => {
+    try {
+      if (agent !== undefined && agent.exitCode === null) {
+        const a = agent;
+        const gone = new Promise((r) => a.once('exit', r));
+        a.kill('SIGTERM');
+        const kill = setTimeout(() => a.kill('SIGKILL'), 10_000);
+        await gone;
+        clearTimeout(kill);
+      }
+    } finally {
+      await cp?.stop();
+      await node.destroy();
+    }
+  };
+  try {
+    for (const p of [...node.pods.values(), node.remote]) {
+      await Promise.all(TCP_PORTS.map((port) => p.agent.listen('tcp', port)));
+    }
+    cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
+    await createObjects(cp, node);
+    const kubeconfig = await agentKubeconfig(cp, agentRbac());
+    agent = startAgent(node, kubeconfig, opts);
+    agent.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-50_000)));
+    return cluster(node, cp, () => log, destroy);
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+function cluster(node: NodeNs, cp: ControlPlane, agentLog: () => string, destroy: () => Promise<void>): E2eCluster {
+  const pods = new Map([...node.pods.values(), node.remote].map((p) => [p.id, p]));
+  const pod = (id: string): PodNs => {
+    const p = pods.get(id);
+    if (p === undefined) throw new Error(`no pod ${id}`);
+    return p;
+  };
+  const dump = async (): Promise<string> => {
+    const file = path.join(cp.dir, 'objects.json');
+    await writeFile(file, await cp.kubectl(['get', 'namespaces,pods,networkpolicies', '-A', '-o', 'json']));
+    return file;
+  };
+  return {
+    node,
+    cp,
+    pod,
+    kubectl: (args, stdin) => cp.kubectl(args, stdin),
+    async simulate(port) {
+      const r = await runCli(['simulate', '-f', await dump(), '--port', `${port}`, '--output', 'json']);
+      if (r.code !== 0) throw new Error(`sluice simulate: exit ${r.code}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as ReachabilityMatrix;
+    },
+    async flowAllowed(src, dst, port) {
+      const { snapshot } = await loadManifestPaths([await dump()]);
+      return evaluateFlow(compile(snapshot), { src, dst, protocol: 'TCP', port }).allowed;
+    },
+    async measure(port, ids) {
+      const allowed = await Promise.all(
+        ids.map((from) =>
+          Promise.all(
+            ids.map((to) => (from === to ? true : pod(from).agent.tcp(pod(to).v4, port, { timeoutMs: 400 }))),
+          ),
+        ),
+      );
+      return { port, protocol: 'TCP', pods: ids, allowed };
+    },
+    agentLog,
+    destroy,
+  };
+}

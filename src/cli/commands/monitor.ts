@@ -2,6 +2,10 @@
  * `sluice monitor`: streams the datapath's verdict events live, one line (or
  * one JSON object) per event, with pod names, protocol, ports and the
  * deciding policy. Runs until SIGINT or SIGTERM.
+ *
+ * A ring buffer has one read position for all its readers: while an agent
+ * runs with --log-denied it takes a share of the events (see
+ * src/agent/verdict-log.ts), which the start-up note on stderr says.
  */
 import { UsageError } from '../../util/errors.js';
 import type { CommandDef, FlagValues } from '../flags.js';
@@ -94,6 +98,9 @@ export async function runMonitor(
       io.out(json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`);
     },
   });
+  io.err(
+    `listening on ${pinRoot}/sluice_events (${type} events; an agent running with --log-denied takes a share of them); Ctrl-C to stop\n`,
+  );
   try {
     deps.ready?.();
     await (deps.stop ?? signals?.promise);

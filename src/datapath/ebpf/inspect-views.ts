@@ -53,7 +53,7 @@ export function classLabel(t: NameTables, peers: readonly PeerInfo[], id: number
     }
   }
   const members = [...[...pods].sort(), ...cidrs];
-  if (id === L.PEER_CLASS.world) return members.length > 0 ? `world (also: ${members.join(', ')})` : 'world';
+  if (id === L.PEER_CLASS.world) return members.length > 0 ? `world (and except atoms ${members.join(', ')})` : 'world';
   return `class ${id} [${members.join(', ')}]`;
 }
 

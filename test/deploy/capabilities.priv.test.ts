@@ -5,11 +5,12 @@
  * a throwaway network namespace entered with nsenter (which, unlike
  * `ip netns exec`, keeps the host's /sys/fs/bpf visible), pins under a unique
  * /sys/fs/bpf/sluice-test-caps-* root, no pod routed so no interface is
- * touched. Ready on /readyz means the datapath was programmed.
+ * touched. Ready on /readyz means the datapath was programmed. The last test
+ * runs the uninstall Job's command under the Job's capabilities.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,6 +28,8 @@ const skip =
         : false;
 
 const ds = loadYaml(path.join(deployDir, 'daemonset.yaml'))[0] as Obj;
+const job = loadYaml(path.join(deployDir, 'uninstall/cleanup-job.yaml'))[0] as Obj;
+const jobContainer = (job['spec'].template.spec.containers as Obj[])[0] as Obj;
 const agentCaps = (ds['spec'].template.spec.containers as Obj[]).find((c) => c['name'] === 'agent')?.['securityContext']
   .capabilities.add as string[];
 const bounding = (caps: readonly string[]): string => ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(',');
@@ -72,13 +75,20 @@ function readyz(p: number): boolean {
   return spawnSync(inNs[0] ?? '', [...inNs.slice(1), process.execPath, '-e', script]).status === 0;
 }
 
-async function runAgent(caps: readonly string[], datapath: string): Promise<{ ready: boolean; log: string }> {
-  const pinRoot = `/sys/fs/bpf/sluice-test-caps-${process.pid}-${datapath}`;
+const pinRootOf = (datapath: string): string => `/sys/fs/bpf/sluice-test-caps-${process.pid}-${datapath}`;
+
+/** Runs the agent until ready (or 30 s); `keep` leaves its kernel state for the cleanup test. */
+async function runAgent(
+  caps: readonly string[],
+  datapath: string,
+  keep = false,
+): Promise<{ ready: boolean; log: string }> {
+  const pinRoot = pinRootOf(datapath);
   const p = port++;
   const agent = [process.execPath, '--import', 'tsx', path.join(root, 'test/agent/sluice-cli.ts'), 'agent'];
   agent.push('--manifests', dir, '--node-name', 'caps-node', '--datapath', datapath, '--pin-root', pinRoot);
   agent.push('--bpf-object', object, '--health-addr', '127.0.0.1', '--health-port', String(p), '--metrics-port', '0');
-  agent.push('--host-address', '192.0.2.1', '--cleanup-on-exit');
+  agent.push('--host-address', '192.0.2.1', ...(keep ? [] : ['--cleanup-on-exit']));
   const child: ChildProcess = spawn(
     inNs[0] ?? '',
     [...inNs.slice(1), 'setpriv', `--bounding-set=${bounding(caps)}`, '--', ...agent],
@@ -96,7 +106,7 @@ async function runAgent(caps: readonly string[], datapath: string): Promise<{ re
   } finally {
     child.kill('SIGTERM');
     if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    rmSync(pinRoot, { recursive: true, force: true });
+    if (!keep) rmSync(pinRoot, { recursive: true, force: true });
   }
 }
 
@@ -137,3 +147,22 @@ test(
     assert.match(log, /unshare/);
   },
 );
+
+test("uninstall Job's capabilities and args: `sluice cleanup` removes what both agents left", { skip }, async () => {
+  const caps = jobContainer['securityContext'].capabilities.add as string[];
+  for (const dp of ['ebpf', 'iptables']) assert.ok((await runAgent(agentCaps, dp, true)).ready, dp);
+  const save = (): string =>
+    spawnSync(inNs[0] ?? '', [...inNs.slice(1), 'iptables-save', '-t', 'filter'], { encoding: 'utf8' }).stdout;
+  assert.match(save(), /SLUICE-FORWARD/);
+  const cli = [process.execPath, '--import', 'tsx', path.join(root, 'test/agent/sluice-cli.ts')];
+  const args = [...(jobContainer['args'] as string[]), '--pin-root', pinRootOf('ebpf')];
+  const argv = [...inNs.slice(1), 'setpriv', `--bounding-set=${bounding(caps)}`, '--', ...cli, ...args];
+  const r = spawnSync(inNs[0] ?? '', argv, { encoding: 'utf8', cwd: root });
+  try {
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.ok(!existsSync(pinRootOf('ebpf')) || readdirSync(pinRootOf('ebpf')).length === 0, 'pins left');
+    assert.doesNotMatch(save(), /SLUICE/);
+  } finally {
+    rmSync(pinRootOf('ebpf'), { recursive: true, force: true });
+  }
+});

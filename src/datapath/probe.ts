@@ -91,16 +91,14 @@ export function chooseDatapath(checks: readonly ProbeCheck[]): DatapathChoice {
 export async function runProbe(options: ProbeOptions = {}): Promise<ProbeReport> {
   const kinds = options.datapaths ?? (['ebpf', 'iptables'] as const);
   const { withProbeNetns } = await import('./probe-netns.js');
+  // The two groups touch different kernel objects, so they run side by side (in report order).
   const checks = await withProbeNetns(async (netns) => {
-    const out: ProbeCheck[] = [];
-    if (kinds.includes('ebpf')) {
-      out.push(...(await loadEbpfChecks(netns, options)));
-    }
-    if (kinds.includes('iptables')) {
-      const { iptablesChecks } = await import('./probe-iptables.js');
-      out.push(...(await iptablesChecks(netns)));
-    }
-    return out;
+    const iptables = async (): Promise<ProbeCheck[]> => (await import('./probe-iptables.js')).iptablesChecks(netns);
+    const groups = await Promise.all([
+      kinds.includes('ebpf') ? loadEbpfChecks(netns, options) : [],
+      kinds.includes('iptables') ? iptables() : [],
+    ]);
+    return groups.flat();
   });
   return { checks, choice: chooseDatapath(checks) };
 }

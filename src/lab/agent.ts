@@ -80,7 +80,7 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
 }
 
 /** Waits for /readyz and for every lab pod to have its interface found. */
-export async function waitReady(port: number, pods: number, logFile: string, timeoutMs = 30_000): Promise<void> {
+export async function waitReady(port: number, pods: number, logFile: string, timeoutMs = 60_000): Promise<void> {
   let last = '';
   const what = (): string => `the agent was not ready within ${timeoutMs / 1000}s (${last.trim()}); see ${logFile}`;
   await until(what(), timeoutMs, async () => {

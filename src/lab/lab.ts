@@ -17,7 +17,7 @@ import { loadManifestPaths } from '../source/manifest-files.js';
 import { UsageError } from '../util/errors.js';
 import { changeCounts, freePort, startAgent, waitEnforced, waitReady } from './agent.js';
 import { applied, onLabNode, readObjects, removeObject, writeObject, type RawObject } from './manifests.js';
-import { addNetns, deleteNetns, podMac, setUpNode, wirePod, type Topology } from './netns.js';
+import { addNetns, deleteNetns, listNetns, podMac, setUpNode, wirePod, type Topology } from './netns.js';
 import { nodeModuleCommand, spawnDetached, stopProcess } from './processes.js';
 import { manifestDir, readState, writeState, type LabPod, type LabState } from './state.js';
 
@@ -69,11 +69,21 @@ async function wire(lab: LabState): Promise<void> {
   }
 }
 
+/** Another lab of the same name must not be taken over (our `down` would remove it). */
+async function refuseTaken(name: string): Promise<void> {
+  const taken = (await listNetns()).filter((ns) => ns.startsWith(`${name}-`));
+  if (taken.length > 0) {
+    const ns = taken[0] ?? '';
+    throw new UsageError(`lab up: network namespace ${ns} exists: another lab named ${name}? (--name, or lab down)`);
+  }
+}
+
 /** Brings a lab up and returns it; on failure removes what it built and rethrows. */
 export async function labUp(o: UpOptions): Promise<LabState> {
   if ((await readState(o.stateDir)) !== undefined) {
     throw new UsageError(`lab up: a lab is already up in ${o.stateDir} (run 'sluice lab down' first)`);
   }
+  await refuseTaken(o.name);
   const objects = (await readObjects(o.paths)).map(onLabNode);
   const dir = manifestDir(o.stateDir);
   await mkdir(path.join(o.stateDir, 'pods'), { recursive: true });

@@ -48,9 +48,16 @@ export function sysctl(ns: string, settings: readonly string[]): Promise<string>
   return run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings]);
 }
 
-export async function netnsExists(ns: string): Promise<boolean> {
+export async function listNetns(): Promise<string[]> {
   const out = await run('ip', ['netns', 'list'], undefined, true);
-  return out.split('\n').some((line) => line.split(' ')[0] === ns);
+  return out
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((ns) => ns !== '');
+}
+
+export async function netnsExists(ns: string): Promise<boolean> {
+  return (await listNetns()).includes(ns);
 }
 
 /** Creates a namespace with lo up and IPv6 DAD off (addresses usable at once). */

@@ -3,7 +3,7 @@
  * ordered pod pair, the source pod's server (inside its namespace) opens a
  * connection to the destination's address on the port and waits for the echo;
  * pairs run in parallel through a bounded pool, a failed pair is tried once
- * more. Every pod gets a listener on the probed port for the duration of the
+ * more with a longer timeout. Every pod gets a listener on the probed port for the duration of the
  * probe (declared ports stay), so the matrix shows what the policies allow,
  * the question `sluice simulate` answers; its shape is the same.
  */
@@ -67,9 +67,11 @@ async function pair(from: LabPod, to: LabPod, o: ProbeOptions): Promise<boolean>
   if (from.id === to.id) return true;
   const addresses = addressPair(from.ips, to.ips);
   if (addresses === undefined) return false;
-  const msg = { op: 'connect', protocol: o.protocol, host: addresses[1], port: o.port, timeoutMs: o.timeoutMs ?? 500 };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if ((await podRequest(from.socket, msg)).ok) return true;
+  const timeoutMs = o.timeoutMs ?? 500;
+  const msg = { op: 'connect', protocol: o.protocol, host: addresses[1], port: o.port };
+  // The second attempt waits twice as long: a loaded machine must not turn an allowed pair into a denied one.
+  for (const t of [timeoutMs, 2 * timeoutMs]) {
+    if ((await podRequest(from.socket, { ...msg, timeoutMs: t })).ok) return true;
   }
   return false;
 }

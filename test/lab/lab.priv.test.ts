@@ -172,6 +172,15 @@ for (const { datapath, topology } of LABS) {
       );
     });
 
+    test('a second lab of the same name is refused and leaves the first alone', async () => {
+      const other = path.join(os.tmpdir(), `${name}-other`);
+      const r = await lab(['up', '--state-dir', other, '--name', name, '--datapath', datapath, '-f', CLUSTER]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /exists: another lab named/);
+      assert.equal(existsSync(other), false);
+      assert.deepEqual(await probe(80), await simulate([CLUSTER], 80));
+    });
+
     test('down leaves no namespace, pin or process; a second down is harmless', async () => {
       await ok(['down', ...common()]);
       assert.deepEqual(netnsWith(name), []);

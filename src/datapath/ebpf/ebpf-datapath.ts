@@ -16,7 +16,7 @@ import { assignIds, idsFromNames } from './ids.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
 import { openPinned, pinFd, type MapRef } from './map-ops.js';
-import { readEntries, writePlan, type PlannedRefs } from './maps.js';
+import { PlannedMirror, readEntries, writePlan, type PlannedRefs } from './maps.js';
 import { inNetns } from './netns.js';
 import { readNames, removeAttachment, writeAttachment, type NamesState } from './names.js';
 import { BpfObject } from './object.js';
@@ -42,6 +42,13 @@ export interface EbpfDatapathOptions {
   readonly netns?: string;
   /** skb->mark bit for "egress verdict pending" (bpf/lib/service.h); 0 turns the deferral off. */
   readonly serviceMark?: number;
+  /**
+   * max_entries of the maps the agent fills, for nodes beyond the defaults
+   * (4,096 endpoint addresses, 65,536 peer prefixes, policy rows and names);
+   * used only for maps not pinned yet. sluice_stats follows endpoints (two
+   * slots per endpoint id).
+   */
+  readonly capacity?: Readonly<Partial<Record<'endpoints' | 'peers' | 'policy' | 'names', number>>>;
 }
 
 const MODE_FLAG: Readonly<Record<AttachMode, number>> = { tcx: L.ATTACH_FLAGS.tcx, clsact: L.ATTACH_FLAGS.clsact };
@@ -54,6 +61,7 @@ export class EbpfDatapath implements Datapath {
   private readonly objectPath: string;
   private obj: BpfObject | undefined;
   private mode: AttachMode | undefined;
+  private readonly mirror = new PlannedMirror();
 
   constructor(private readonly options: EbpfDatapathOptions = {}) {
     this.pinRoot = options.pinRoot ?? '/sys/fs/bpf/sluice';
@@ -71,6 +79,7 @@ export class EbpfDatapath implements Datapath {
   }
 
   close(): Promise<void> {
+    this.mirror.forget();
     this.obj?.close();
     this.obj = undefined;
     return Promise.resolve();
@@ -80,7 +89,7 @@ export class EbpfDatapath implements Datapath {
     const obj = this.load();
     const refs = this.refs(obj);
     const names = readNames(refs.names);
-    const stats = writePlan(refs, plan(model, node, idsFromNames(names.rows)));
+    const stats = writePlan(refs, plan(model, node, idsFromNames(names.rows)), this.mirror);
     this.syncAttachments(obj, refs.names, node, names);
     return stats;
   }
@@ -91,8 +100,9 @@ export class EbpfDatapath implements Datapath {
     const obj = BpfObject.open(this.objectPath, { pinRoot: this.pinRoot });
     try {
       const ct = this.options.ctEntries;
-      for (const { name } of [L.MAPS.ct, L.MAPS.ct4]) {
-        if (ct !== undefined && !existsSync(`${this.pinRoot}/${name}`)) obj.setMaxEntries(name, ct);
+      const sized: [L.MapSpec, number | undefined][] = [[L.MAPS.ct, ct], [L.MAPS.ct4, ct], ...this.capacityEntries()];
+      for (const [{ name }, n] of sized) {
+        if (n !== undefined && !existsSync(`${this.pinRoot}/${name}`)) obj.setMaxEntries(name, n);
       }
       if (this.options.serviceMark !== undefined) {
         const mark = Buffer.alloc(4);
@@ -107,6 +117,18 @@ export class EbpfDatapath implements Datapath {
     }
     this.obj = obj;
     return obj;
+  }
+
+  private capacityEntries(): [L.MapSpec, number | undefined][] {
+    const c = this.options.capacity ?? {};
+    const stats = c.endpoints === undefined ? undefined : Math.max(16384, 2 * (c.endpoints + 1));
+    return [
+      [L.MAPS.endpoints, c.endpoints],
+      [L.MAPS.stats, stats],
+      [L.MAPS.peers, c.peers],
+      [L.MAPS.policy, c.policy],
+      [L.MAPS.names, c.names],
+    ];
   }
 
   /** For bpftool and inspection; attachments hold their own references. */
@@ -184,6 +206,7 @@ export class EbpfDatapath implements Datapath {
   }
 
   private cleanupSync(): void {
+    this.mirror.forget();
     const path = `${this.pinRoot}/${L.MAPS.names.name}`;
     if (existsSync(path)) {
       const fd = openPinned(path);

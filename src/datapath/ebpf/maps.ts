@@ -1,7 +1,7 @@
 /**
- * The map executor: reads what the pinned maps hold (never trusting memory),
- * and writes a plan's diff in an order that never lets a packet see a state
- * allowing more than the old or the new model:
+ * The map executor: diffs a plan against what the pinned maps hold, and
+ * writes the diff in an order that never lets a packet see a state allowing
+ * more than the old or the new model:
  *
  *   upserts  names → host_addrs → services → peers → policy → endpoints
  *   deletes  endpoints → policy → peers → services → host_addrs → names
@@ -91,17 +91,70 @@ export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
   };
 }
 
-function bumpPolicyGen(ref: MapRef): void {
-  const key = Buffer.alloc(4);
-  const raw = mapLookup(ref, key, L.config.size);
-  const c = raw === undefined ? { flags: 0, policyGen: 0, eventsPerSec: 0, eventsBurst: 0 } : L.config.decode(raw);
-  mapUpdate(ref, key, L.config.encode({ ...c, policyGen: (c.policyGen + 1) >>> 0 }));
+function readConfig(ref: MapRef): L.Config {
+  const raw = mapLookup(ref, Buffer.alloc(4), L.config.size);
+  return raw === undefined ? { flags: 0, policyGen: 0, eventsPerSec: 0, eventsBurst: 0 } : L.config.decode(raw);
 }
 
-/** Writes the difference between the maps and `p`; returns counts and sizes after. */
-export function writePlan(refs: PlannedRefs, p: Plan): ApplyStats {
+/** Returns the new generation. */
+function bumpPolicyGen(ref: MapRef): number {
+  const c = readConfig(ref);
+  const policyGen = (c.policyGen + 1) >>> 0;
+  mapUpdate(ref, Buffer.alloc(4), L.config.encode({ ...c, policyGen }));
+  return policyGen;
+}
+
+function unchanged(current: Record<PlannedMap, Entries>, p: Plan): boolean {
+  return UPSERT_ORDER.every((m) => {
+    const d = diff(current[m], p.maps[m]);
+    return d.upserts.length === 0 && d.deletes.length === 0;
+  });
+}
+
+/**
+ * What this process last wrote to the planned maps, so that a change does
+ * not read every map back (two syscalls per entry: seconds at 10,000 pods).
+ * It is trusted only while sluice_config.policy_gen is the value this process
+ * left (a second writer that changes what judges packets bumps it), for at
+ * most maxAgeMs after the last full read, and never for an apply that
+ * changes nothing (a periodic resync): that one reads the maps and repairs
+ * any drift, such as an entry deleted by hand. Any failure forgets it.
+ */
+export class PlannedMirror {
+  private state: { entries: Record<PlannedMap, Entries>; policyGen: number; readAt: number } | undefined;
+
+  constructor(
+    private readonly maxAgeMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  forget(): void {
+    this.state = undefined;
+  }
+
+  /** The maps' entries before writing `p`, and whether they came from the mirror. */
+  current(refs: PlannedRefs, p: Plan): { entries: Record<PlannedMap, Entries>; readAt: number } {
+    const s = this.state;
+    const fresh = s !== undefined && this.now() - s.readAt < this.maxAgeMs;
+    if (fresh && readConfig(refs.config).policyGen === s.policyGen && !unchanged(s.entries, p)) {
+      return { entries: s.entries, readAt: s.readAt };
+    }
+    return { entries: readPlanned(refs), readAt: this.now() };
+  }
+
+  remember(p: Plan, policyGen: number, readAt: number): void {
+    this.state = { entries: p.maps, policyGen, readAt };
+  }
+}
+
+/**
+ * Writes the difference between the maps and `p`; returns counts and sizes
+ * after. With a mirror, the maps are read only when it cannot be trusted.
+ */
+export function writePlan(refs: PlannedRefs, p: Plan, mirror: PlannedMirror = new PlannedMirror(0)): ApplyStats {
   checkCapacity(refs, p);
-  const current = readPlanned(refs);
+  const { entries: current, readAt } = mirror.current(refs, p);
+  mirror.forget();
   const diffs = Object.fromEntries(UPSERT_ORDER.map((m) => [m, diff(current[m], p.maps[m])])) as Record<
     PlannedMap,
     MapDiff
@@ -116,7 +169,8 @@ export function writePlan(refs: PlannedRefs, p: Plan): ApplyStats {
     for (const k of diffs[m].deletes) mapDelete(refs[m], k);
     removed += diffs[m].deletes.length;
   }
-  if (JUDGING.some((m) => diffs[m].upserts.length + diffs[m].deletes.length > 0)) bumpPolicyGen(refs.config);
+  const judging = JUDGING.some((m) => diffs[m].upserts.length + diffs[m].deletes.length > 0);
+  mirror.remember(p, judging ? bumpPolicyGen(refs.config) : readConfig(refs.config).policyGen, readAt);
   const out: Record<string, number> = {};
   for (const m of UPSERT_ORDER) out[PLANNED_SPECS[m].name] = p.maps[m].size;
   return { written, removed, sizes: out };

@@ -149,16 +149,17 @@ test(
 );
 
 test("uninstall Job's capabilities and args: `sluice cleanup` removes what both agents left", { skip }, async () => {
-  const caps = jobContainer['securityContext'].capabilities.add as string[];
-  for (const dp of ['ebpf', 'iptables']) assert.ok((await runAgent(agentCaps, dp, true)).ready, dp);
-  const save = (): string =>
-    spawnSync(inNs[0] ?? '', [...inNs.slice(1), 'iptables-save', '-t', 'filter'], { encoding: 'utf8' }).stdout;
-  assert.match(save(), /SLUICE-FORWARD/);
-  const cli = [process.execPath, '--import', 'tsx', path.join(root, 'test/agent/sluice-cli.ts')];
-  const args = [...(jobContainer['args'] as string[]), '--pin-root', pinRootOf('ebpf')];
-  const argv = [...inNs.slice(1), 'setpriv', `--bounding-set=${bounding(caps)}`, '--', ...cli, ...args];
-  const r = spawnSync(inNs[0] ?? '', argv, { encoding: 'utf8', cwd: root });
+  // The pins are removed whatever happens; the netns (with chains and sets) goes in after().
   try {
+    const caps = jobContainer['securityContext'].capabilities.add as string[];
+    for (const dp of ['ebpf', 'iptables']) assert.ok((await runAgent(agentCaps, dp, true)).ready, dp);
+    const save = (): string =>
+      spawnSync(inNs[0] ?? '', [...inNs.slice(1), 'iptables-save', '-t', 'filter'], { encoding: 'utf8' }).stdout;
+    assert.match(save(), /SLUICE-FORWARD/);
+    const cli = [process.execPath, '--import', 'tsx', path.join(root, 'test/agent/sluice-cli.ts')];
+    const args = [...(jobContainer['args'] as string[]), '--pin-root', pinRootOf('ebpf')];
+    const argv = [...inNs.slice(1), 'setpriv', `--bounding-set=${bounding(caps)}`, '--', ...cli, ...args];
+    const r = spawnSync(inNs[0] ?? '', argv, { encoding: 'utf8', cwd: root });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.ok(!existsSync(pinRootOf('ebpf')) || readdirSync(pinRootOf('ebpf')).length === 0, 'pins left');
     assert.doesNotMatch(save(), /SLUICE/);

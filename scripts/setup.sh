@@ -19,7 +19,7 @@ fi
 packages=(
   clang llvm libbpf-dev bpftool # build bpf/ and read pinned maps
   iproute2 iptables ipset conntrack # tc attach and the iptables fallback
-  wrk apache2-utils nginx-light # npm run bench
+  wrk apache2-utils nginx-light iperf3 # npm run bench
   make ca-certificates
   openssl # certificates of the end-to-end control plane (test/cluster)
 )

@@ -1,0 +1,263 @@
+/**
+ * docs/benchmarks.md from the results of one `npm run bench` run: the
+ * machine, the throughput tables (each configuration as a ratio to no
+ * enforcement at the same pod count and concurrency), programming, compile
+ * and memory figures as ratios to their baselines, and the output of the
+ * other benchmarks in bench/ (ns per packet as a ratio to the empty program).
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { summarize, select, configLabel, type Summary } from './throughput-stats.js';
+import type { RssResult } from './throughput-rss.js';
+import type { ConfigName, Point, ThroughputOptions, ThroughputResult } from './throughput.js';
+
+export interface SubBench {
+  readonly name: string;
+  readonly command: string;
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly output: string;
+}
+
+export interface ReportInput {
+  readonly quick: boolean;
+  readonly started: Date;
+  readonly seconds: number;
+  readonly loadBefore: readonly number[];
+  readonly options: ThroughputOptions;
+  readonly throughput: ThroughputResult;
+  readonly rss: RssResult;
+  readonly subs: readonly SubBench[];
+}
+
+const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const n2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
+const cell = (s: Summary, f: (x: number) => string): string => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+export function machine(): string[] {
+  const cpu = cpus();
+  let os = 'unknown distribution';
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // keep the default
+  }
+  return [
+    `- CPU: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores visible`,
+    `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- Kernel: Linux ${release()}; ${os}; Node ${process.version}`,
+  ];
+}
+
+function ratioTable(
+  points: readonly Point[],
+  o: ThroughputOptions,
+  tool: Point['tool'],
+  xs: readonly number[],
+): string[] {
+  const f = tool === 'iperf' ? n2 : n0;
+  const head = [
+    tool === 'iperf' ? 'pods' : 'pods',
+    'concurrency',
+    'no enforcement',
+    'eBPF',
+    'eBPF / none',
+    'iptables',
+    'iptables / none',
+  ];
+  const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const pods of o.sizes) {
+    for (const c of xs) {
+      const s = (config: ConfigName): Summary => select(points, { config, pods, tool, concurrency: c });
+      const none = s('none');
+      const row = [n0(pods), tool === 'iperf' ? '1 stream' : `${c}`, cell(none, f)];
+      for (const config of ['ebpf', 'iptables'] as const)
+        row.push(cell(s(config), f), pct(s(config).median / none.median));
+      out.push(`| ${row.join(' | ')} |`);
+    }
+  }
+  return out;
+}
+
+function ratioSummary(points: readonly Point[], o: ThroughputOptions): string[] {
+  const out: string[] = [];
+  for (const config of ['ebpf', 'iptables'] as const) {
+    const ratios: number[] = [];
+    for (const pods of o.sizes) {
+      for (const c of o.concurrency) {
+        const k = { pods, tool: 'wrk' as const, concurrency: c };
+        ratios.push(select(points, { ...k, config }).median / select(points, { ...k, config: 'none' }).median);
+      }
+    }
+    const r = summarize(ratios);
+    const tcp = o.sizes.map((pods) => {
+      const k = { pods, tool: 'iperf' as const, concurrency: 1 };
+      return select(points, { ...k, config }).median / select(points, { ...k, config: 'none' }).median;
+    });
+    out.push(
+      `- ${configLabel(config)}: requests/s ${pct(r.median)} of no enforcement (median over sizes × concurrency; ` +
+        `${pct(r.min)}–${pct(r.max)}); TCP throughput ${tcp.map(pct).join(' / ')} at ${o.sizes.map(n0).join(' / ')} pods.`,
+    );
+  }
+  return out;
+}
+
+function programmingTable(r: ThroughputResult, o: ThroughputOptions): string[] {
+  const head = [
+    'datapath',
+    'pods',
+    'full sync ms',
+    'one-pod change ms',
+    'full / 2k',
+    'iptables rules',
+    'rules / 2k',
+    'entries',
+  ];
+  const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const config of ['ebpf', 'iptables'] as const) {
+    const at = (pods: number) => r.programming.filter((p) => p.config === config && p.pods === pods);
+    const base = at(o.sizes[0] ?? 0);
+    const baseFull = summarize(base.map((p) => p.fullMs)).median;
+    const baseRules = base[0]?.rules;
+    for (const pods of o.sizes) {
+      const rows = at(pods);
+      const full = summarize(rows.map((p) => p.fullMs));
+      const one = summarize(rows.map((p) => p.onePodMs));
+      const rules = rows[0]?.rules;
+      const sizes = Object.entries(rows[0]?.sizes ?? {})
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      const ruleCells = rules === undefined ? ['–', '–'] : [`${rules}`, pct(rules / (baseRules ?? NaN))];
+      out.push(
+        `| ${[config, n0(pods), cell(full, n0), cell(one, n0), pct(full.median / baseFull), ...ruleCells, sizes].join(' | ')} |`,
+      );
+    }
+  }
+  return out;
+}
+
+function compileAndRss(input: ReportInput): string[] {
+  const sizes = input.options.sizes;
+  const base = input.throughput.compileMs.get(sizes[0] ?? 0) ?? NaN;
+  const out = ['| pods | compile ms (median of 5) | / 2k |', '|---|---|---|'];
+  for (const pods of sizes) {
+    const ms = input.throughput.compileMs.get(pods) ?? NaN;
+    out.push(`| ${n0(pods)} | ${n2(ms)} | ${pct(ms / base)} |`);
+  }
+  const m = input.rss;
+  out.push(
+    '',
+    `Agent memory at ${n0(m.pods)} pods (a fresh process: build the cluster state, compile for this node, apply with the eBPF datapath; ` +
+      `the baseline is the same process after its imports, tsx included):`,
+    '',
+    '| stage | RSS MiB | / baseline |',
+    '|---|---|---|',
+    ...(
+      [
+        ['after imports (baseline)', m.baselineMB],
+        ['after compile', m.compiledMB],
+        ['after apply', m.appliedMB],
+        ['peak', m.peakMB],
+      ] as const
+    ).map(([what, mb]) => `| ${what} | ${mb.toFixed(1)} | ${pct(mb / m.baselineMB)} |`),
+  );
+  return out;
+}
+
+/** The ns-per-packet table of bench/bpf-packet.ts, with each row as a ratio to the empty program. */
+export function packetRatios(output: string): string[] {
+  const lines = output.split('\n');
+  const dash = lines.findIndex((l) => /^-+(\s+-+)+$/.test(l));
+  if (dash < 0) return [];
+  const rows = lines.slice(dash + 1).filter((l) => l.trim() !== '' && !l.startsWith('Notes'));
+  const parsed: [string, string, number][] = [];
+  for (const l of rows) {
+    const cells = l.trim().split(/\s{2,}/);
+    const ns = Number((cells[2] ?? '').replace(/,/g, ''));
+    if (cells.length < 3 || !Number.isFinite(ns)) break;
+    parsed.push([cells[0] ?? '', cells[1] ?? '', ns]);
+  }
+  const empty = parsed[0]?.[2] ?? NaN;
+  return [
+    '| case | pods | ns/packet | minus empty program | / empty program |',
+    '|---|---|---|---|---|',
+    ...parsed.map(([name, pods, ns]) => `| ${name} | ${pods} | ${ns} | ${ns - empty} | ${pct(ns / empty)} |`),
+  ];
+}
+
+export function renderReport(input: ReportInput): string {
+  const o = input.options;
+  const pts = input.throughput.points;
+  const packet = input.subs.find((s) => s.name === 'bpf-packet');
+  const out = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${input.quick ? ' -- --quick' : ''}\` on ${input.started.toISOString()} in ${Math.round(input.seconds)} s. ` +
+      'Every number below comes from this one run. Numbers, not pass/fail.',
+    '',
+    '## Machine',
+    '',
+    ...machine(),
+    `- Load average before the run: ${input.loadBefore.map(n2).join(' ')}; after: ${loadavg().map(n2).join(' ')}. ` +
+      'The machine is shared: other work ran during the measurement, so the spread columns matter.',
+    `- iptables datapath through \`${input.throughput.iptables}\`; eBPF programs attached with ${input.throughput.attach}.`,
+    '',
+    '## Method',
+    '',
+    `The TKE test (ab against nginx, 1,000 services, 2,000/6,000/8,000 pods, the policy that selects every pod — ` +
+      '[examples/tke/benchmark-policy.yaml](../examples/tke/benchmark-policy.yaml)) on network namespaces: a node namespace ' +
+      'routes between the server pod `default/server` (nginx-light, worker_processes 1, a 600-byte static file) behind one ' +
+      'veth and the load generators behind a second veth (another node), sourcing from 14.215.0.2 so the policy admits them on ' +
+      'port 80 (and 8080 for iperf3). The cluster state holds the interference pods of 1,000 services in `default` over 100 ' +
+      'nodes (1% on this node, without interfaces) plus the real pods. Before measuring, each configuration is checked: a ' +
+      'port the policy does not list (TCP/81) must be refused with sluice on and reachable without.',
+    '',
+    `Each repetition programs no enforcement, eBPF, iptables in turn (the order rotates per repetition) and measures each: wrk (1 thread, keep-alive) ${o.seconds} s ` +
+      `per concurrency, ab -c ${o.abConcurrency} (a new connection per request) ${o.seconds} s, iperf3 (1 stream) ${o.iperfSeconds} s. ` +
+      `${o.reps} repetition(s); cells show median (min–max).`,
+    '',
+    '## Summary',
+    '',
+    ...ratioSummary(pts, o),
+    '',
+    '![requests per second against concurrency](benchmarks.svg)',
+    '',
+    '## Requests per second: wrk, keep-alive',
+    '',
+    ...ratioTable(pts, o, 'wrk', o.concurrency),
+    '',
+    `## Requests per second: ab, a new TCP connection per request (concurrency ${o.abConcurrency})`,
+    '',
+    ...ratioTable(pts, o, 'ab', [o.abConcurrency]),
+    '',
+    '## TCP throughput: iperf3, Gbit/s',
+    '',
+    ...ratioTable(pts, o, 'iperf', [1]),
+    '',
+    '## Programming (in the benchmark node, benchmark cluster)',
+    '',
+    'Full sync: the first apply() (eBPF: load, pin, attach, fill maps; iptables: create sets and chains). One-pod change: ' +
+      'one more interference pod, recompiled by the long-lived compiler and applied as a diff. Ratios are to 2,000 pods; ' +
+      'the iptables rule count (filter table, both families) must not grow with pods.',
+    '',
+    ...programmingTable(input.throughput, o),
+    '',
+    '## Compile time and agent memory',
+    '',
+    ...compileAndRss(input),
+    '',
+    '## ns per packet (BPF_PROG_TEST_RUN, bench/bpf-packet.ts)',
+    '',
+    ...(packet === undefined ? ['(not run)'] : packetRatios(packet.output)),
+    '',
+    '## Output of the other benchmarks',
+    '',
+  ];
+  for (const s of input.subs) {
+    out.push(`### ${s.name}`, '', `\`${s.command}\` — ${s.ok ? 'ok' : 'FAILED'}, ${Math.round(s.seconds)} s`, '');
+    out.push('```text', s.output.trimEnd(), '```', '');
+  }
+  return out.join('\n');
+}

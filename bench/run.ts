@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: every benchmark in bench/ in one run, then
+ * docs/benchmarks.md and docs/benchmarks.svg. Needs root.
+ *
+ *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 3 repetitions
+ *   npm run bench -- --quick           CI: 2,000 pods, 1 repetition, 1 s per point, writes to a temp dir
+ *   npm run bench -- --out DIR         write the report elsewhere
+ *
+ * Exits non-zero only when a datapath cannot run (cannot program, or does
+ * not enforce); timings never fail it. The other benchmarks run first, as
+ * child processes, so they do not compete with the load generators; their
+ * output goes into the report, and their failure is reported, not fatal.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderChart } from './chart.js';
+import { renderReport, type SubBench } from './report.js';
+import { createBenchNet, type BenchNet } from './throughput-net.js';
+import { measureAgentRss } from './throughput-rss.js';
+import { requestsChart } from './throughput-stats.js';
+import { runThroughput, type ThroughputOptions } from './throughput.js';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
+const SUBS = ['bpf-packet', 'bpf-program', 'compile'] as const;
+
+interface Args {
+  readonly quick: boolean;
+  readonly out: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const quick = argv.includes('--quick');
+  const at = argv.indexOf('--out');
+  const given = at >= 0 ? argv[at + 1] : undefined;
+  const out = given ?? (quick ? mkdtempSync(join(tmpdir(), 'sluice-bench-')) : join(REPO, 'docs'));
+  return { quick, out };
+}
+
+function options(quick: boolean, log: (line: string) => void): ThroughputOptions {
+  const common = { abConcurrency: 32, objectPath: OBJECT, log };
+  return quick
+    ? { ...common, sizes: [2000], concurrency: [1, 32], reps: 1, seconds: 1, iperfSeconds: 1 }
+    : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 3, seconds: 3, iperfSeconds: 3 };
+}
+
+function runSub(name: string, quick: boolean): SubBench {
+  const args = ['--expose-gc', '--import', 'tsx', join(REPO, 'bench', `${name}.ts`), ...(quick ? ['--quick'] : [])];
+  const start = process.hrtime.bigint();
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: (quick ? 30 : 480) * 1000 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const ok = child.status === 0;
+  const output = ok ? child.stdout : `${child.stdout}\n${child.stderr}\n${child.error?.message ?? ''}`;
+  return { name, command: `node --import tsx bench/${name}.ts${quick ? ' --quick' : ''}`, ok, seconds, output };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('npm run bench needs root (network namespaces, bpffs, iptables)');
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string): void => console.log(line);
+  const started = new Date();
+  const loadBefore = loadavg();
+  spawnSync('make', ['-C', join(REPO, 'bpf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const subs: SubBench[] = [];
+  for (const name of SUBS) {
+    log(`bench/${name}.ts …`);
+    const s = runSub(name, args.quick);
+    log(`  ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(0)} s`);
+    subs.push(s);
+  }
+
+  const o = options(args.quick, log);
+  log(`throughput: ${o.sizes.join('/')} pods, concurrency ${o.concurrency.join('/')}, ${o.reps} repetition(s)`);
+  let net: BenchNet | undefined;
+  const stop = (code: number) => () => void (net?.close() ?? Promise.resolve()).finally(() => process.exit(code));
+  process.once('SIGINT', stop(130));
+  process.once('SIGTERM', stop(143));
+  try {
+    net = await createBenchNet();
+    const throughput = await runThroughput(net, o);
+    const rss = measureAgentRss(net.node.name, OBJECT, 10_000);
+    const seconds = (Date.now() - started.getTime()) / 1000;
+    const report = renderReport({ quick: args.quick, started, seconds, loadBefore, options: o, throughput, rss, subs });
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(join(args.out, 'benchmarks.md'), report);
+    writeFileSync(
+      join(args.out, 'benchmarks.svg'),
+      renderChart(requestsChart(throughput.points, o.sizes, o.concurrency)),
+    );
+    log(`wrote ${join(args.out, 'benchmarks.md')} and benchmarks.svg in ${seconds.toFixed(0)} s`);
+  } finally {
+    await net?.close();
+  }
+}
+
+await main();

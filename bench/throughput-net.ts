@@ -1,0 +1,163 @@
+/**
+ * The measured path of the throughput benchmark, on the real-packet harness
+ * (test/support/netns.ts, routed topology): nginx (Debian nginx-light) in
+ * the server pod `default/server` on this node, and the load generators
+ * (wrk, ab, iperf3 from Debian) in the other node's namespace behind the
+ * node's rmt0 link, sourcing from 14.215.0.2 so that the benchmark policy
+ * (ingress from 14.215.0.0/16 on 80, 8080, 9090) admits them. Packets
+ * cross two veths and are routed by the node namespace; with sluice on, the
+ * server's interface carries the programs (or the node the iptables rules).
+ *
+ * Everything lives in namespaces the harness created; `close()` stops the
+ * servers and deletes them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNode, run, type NodeNs, type PodNs } from '../test/support/netns.js';
+
+export const CLIENT_ADDR = '14.215.0.2';
+/** Listened on in the server pod, not allowed by the benchmark policy: proves enforcement is on. */
+export const DENIED_PORT = 81;
+const IPERF_PORT = 8080;
+/** A static file about the size of nginx's default index page. */
+const BODY = `<!DOCTYPE html><html><body>${'sluice '.repeat(84)}</body></html>\n`;
+
+export interface BenchNet {
+  readonly node: NodeNs;
+  readonly server: PodNs;
+  /** Namespace of the load generators. */
+  readonly clientNs: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function nginxConf(dir: string): string {
+  return [
+    'user root;',
+    'worker_processes 1;',
+    'daemon off;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    'events { worker_connections 4096; }',
+    'http {',
+    '  access_log off;',
+    '  keepalive_requests 10000000;',
+    `  server { listen 80 reuseport; root ${dir}/www; location / { } }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Spawns a long-running command in a namespace; resolves once `ready` matches its output (or at once). */
+function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      if (ready?.test(out) === true) resolve(child);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${cmd} in ${ns} exited with ${code}: ${out.trim()}`)));
+    if (ready === undefined) resolve(child);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  });
+}
+
+async function waitForHttp(ns: string, url: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const out = await run('ip', ['netns', 'exec', ns, 'ab', '-q', '-n', '1', url], undefined, true);
+    if (/Complete requests:\s+1/.test(out)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nginx did not answer ${url} from ${ns}`);
+}
+
+export async function createBenchNet(): Promise<BenchNet> {
+  const node = await createNode({
+    topology: 'routed',
+    pods: [{ id: 'default/server', labels: { app: 'server' }, ports: [['http', 80]] }],
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-nginx-'));
+  let nginx: ChildProcess | undefined;
+  const close = async (): Promise<void> => {
+    if (nginx !== undefined) await stop(nginx);
+    await node.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const server = node.pod('default/server');
+    const clientNs = node.remote.ns;
+    await run('ip', ['-n', clientNs, 'addr', 'add', `${CLIENT_ADDR}/32`, 'dev', 'eth0']);
+    await run('ip', ['-n', clientNs, 'route', 'replace', 'default', 'via', '10.100.200.1', 'src', CLIENT_ADDR]);
+    await run('ip', ['-n', node.name, 'route', 'add', '14.215.0.0/16', 'via', node.remote.v4, 'dev', 'rmt0']);
+    // Many short connections (ab): reuse TIME_WAIT ports instead of running out.
+    await run('ip', [
+      ...['netns', 'exec', clientNs, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1'],
+      'net.ipv4.ip_local_port_range=1024 65000',
+    ]);
+    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir));
+    await run('mkdir', ['-p', join(dir, 'www')]);
+    writeFileSync(join(dir, 'www', 'index.html'), BODY);
+    nginx = await daemon(server.ns, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+    await server.agent.listen('tcp', DENIED_PORT);
+    const url = `http://${server.v4}/`;
+    await waitForHttp(clientNs, url);
+    return { node, server, clientNs, url, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Keep-alive requests per second from wrk with `connections` connections on one thread. */
+export async function wrkRps(net: BenchNet, connections: number, seconds: number): Promise<number> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, net.url];
+  const out = await run('ip', ['netns', 'exec', net.clientNs, 'wrk', ...args]);
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (m?.[1] === undefined) throw new Error(`wrk: no Requests/sec in output: ${out}`);
+  if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk reported errors: ${out}`);
+  return Number(m[1]);
+}
+
+/** Requests per second from ab without keep-alive: one new TCP connection per request, as in the TKE test. */
+export async function abRps(net: BenchNet, concurrency: number, seconds: number): Promise<number> {
+  const args = ['-q', '-r', '-c', `${concurrency}`, '-t', `${seconds}`, '-n', '10000000', net.url];
+  const out = await run('ip', ['netns', 'exec', net.clientNs, 'ab', ...args]);
+  const m = /Requests per second:\s+([\d.]+)/.exec(out);
+  if (m?.[1] === undefined) throw new Error(`ab: no "Requests per second" in output: ${out}`);
+  return Number(m[1]);
+}
+
+/** TCP bulk throughput client → server in Gbit/s (iperf3, one stream, on the allowed port 8080). */
+export async function iperfGbps(net: BenchNet, seconds: number): Promise<number> {
+  const args = ['-s', '-1', '--forceflush', '-p', `${IPERF_PORT}`, '-B', net.server.v4];
+  const server = await daemon(net.server.ns, 'iperf3', args, /listening/i);
+  try {
+    const client = ['-c', net.server.v4, '-p', `${IPERF_PORT}`, '-t', `${seconds}`, '-J'];
+    const out = await run('ip', ['netns', 'exec', net.clientNs, 'iperf3', ...client]);
+    const parsed = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } } };
+    const bps = parsed.end?.sum_received?.bits_per_second;
+    if (bps === undefined) throw new Error(`iperf3: no end.sum_received in output: ${out.slice(0, 400)}`);
+    return bps / 1e9;
+  } finally {
+    await stop(server);
+  }
+}
+
+/** Whether the client reaches the server pod on `port` (a plain TCP echo probe, 500 ms). */
+export function reaches(net: BenchNet, port: number): Promise<boolean> {
+  return net.node.remote.agent.tcp(net.server.v4, port, { from: CLIENT_ADDR });
+}

@@ -1,0 +1,66 @@
+/** Medians and spreads of the throughput points, and the chart built from them. */
+import type { Chart, Series } from './chart.js';
+import { CONFIGS, type ConfigName, type Point } from './throughput.js';
+
+export interface Summary {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+export function summarize(xs: readonly number[]): Summary {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length / 2;
+  const median = s.length % 2 === 1 ? (s[Math.floor(mid)] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+  return { median, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
+}
+
+export interface PointKey {
+  readonly config: ConfigName;
+  readonly pods: number;
+  readonly tool: Point['tool'];
+  readonly concurrency: number;
+}
+
+export function select(points: readonly Point[], k: PointKey): Summary {
+  return summarize(
+    points
+      .filter((p) => p.config === k.config && p.pods === k.pods && p.tool === k.tool && p.concurrency === k.concurrency)
+      .map((p) => p.value),
+  );
+}
+
+const COLORS: Readonly<Record<ConfigName, string>> = { none: '#444444', ebpf: '#1f77b4', iptables: '#d62728' };
+const DASHES = ['', '8 4', '2 3', '12 3 2 3'];
+const LABELS: Readonly<Record<ConfigName, string>> = {
+  none: 'no enforcement',
+  ebpf: 'sluice eBPF',
+  iptables: 'sluice iptables',
+};
+
+export const configLabel = (c: ConfigName): string => LABELS[c];
+
+/** Requests/s (wrk, keep-alive) against concurrency: one series per configuration × pod count. */
+export function requestsChart(points: readonly Point[], sizes: readonly number[], xs: readonly number[]): Chart {
+  const series: Series[] = [];
+  for (const config of CONFIGS) {
+    sizes.forEach((pods, i) => {
+      const pts = xs.map((x) => {
+        const s = select(points, { config, pods, tool: 'wrk', concurrency: x });
+        return { x, y: s.median, lo: s.min, hi: s.max };
+      });
+      if (pts.every((p) => Number.isFinite(p.y))) {
+        const label = `${LABELS[config]}, ${pods.toLocaleString('en-US')} pods`;
+        series.push({ label, color: COLORS[config], dash: DASHES[i % DASHES.length] ?? '', points: pts });
+      }
+    });
+  }
+  return {
+    title: 'HTTP requests/s (wrk, keep-alive) to nginx in a pod, TKE benchmark policy',
+    xLabel: 'concurrent connections',
+    yLabel: 'requests per second (median, min–max whiskers)',
+    xs,
+    series,
+  };
+}

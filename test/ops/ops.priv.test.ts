@@ -21,6 +21,7 @@ import { compile } from '../../src/compiler/compile.js';
 import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
 import { readConfig, withPinnedMap } from '../../src/datapath/ebpf/inspect.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
+import { mapUpdate } from '../../src/datapath/ebpf/map-ops.js';
 import { IptablesDatapath } from '../../src/datapath/iptables/iptables-datapath.js';
 import { cluster, ingress, ipPeer, ns, podPeer, policy, port, rule, sel, selecting } from '../compiler/builders.js';
 import { ensureObject } from '../ebpf/btf-dump.js';
@@ -201,6 +202,24 @@ describe('ops commands on a routed node (eBPF, clsact)', { skip }, () => {
     assert.ok(events.length > 0);
     for (const e of events)
       assert.deepEqual([e.verdict, e.srcPod, e.dstPod, e.dport, e.pod], ['DROP', 'x/b', 'x/a', 81, 'x/a']);
+  });
+
+  test('monitor --type drop turns deny events on while it runs and puts the switch back', async () => {
+    const setFlags = (flags: number) =>
+      withPinnedMap(pinRoot, L.MAPS.config, (ref) =>
+        mapUpdate(ref, Buffer.alloc(4), L.config.encode({ ...readConfig(ref), flags })),
+      );
+    const flags = () => withPinnedMap(pinRoot, L.MAPS.config, readConfig).flags;
+    setFlags(L.CONFIG_FLAGS.eventsNoDeny);
+    try {
+      const out = await monitorDuring(pinRoot, 'drop', async () => {
+        assert.equal(await n().pod('x/b').agent.tcp(n().pod('x/a').v4, 81, { timeoutMs: 300 }), false);
+      });
+      assert.match(out, /DROP x\/b -> x\/a TCP \S+ -> 10\.100\.0\.10:81/);
+      assert.equal(flags(), L.CONFIG_FLAGS.eventsNoDeny);
+    } finally {
+      setFlags(0);
+    }
   });
 
   test('monitor as a process: SIGINT exits 0 and clears the allow-events flag it set', async () => {

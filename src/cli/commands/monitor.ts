@@ -91,6 +91,7 @@ export async function runMonitor(
   const stream = new EventStream({
     pinRoot,
     allow: type !== 'drop',
+    drops: type !== 'allow',
     onEvent: (e) => {
       if (type === 'drop' && e.verdict !== 'DROP') return;
       if (type === 'allow' && e.verdict !== 'ALLOW') return;

@@ -3,8 +3,9 @@
  * Kubernetes terms (pods by address and endpoint id, policies by id, from
  * sluice_names). The ring buffer is consumed on a short timer on the main
  * thread. While allow events are wanted, SLUICE_CFG_EVENTS_ALLOW is set in
- * sluice_config; close() puts the bit back as it was (two monitors asking
- * for allows at once: the first to exit clears it).
+ * sluice_config (and SLUICE_CFG_EVENTS_NO_DENY cleared while drops are);
+ * close() puts back only the bits it changed (two monitors asking for
+ * allows at once: the first to exit clears it).
  */
 
 import * as L from './layout.js';
@@ -101,6 +102,8 @@ export interface EventStreamOptions {
   readonly pinRoot: string;
   /** Ask the programs for allow events too (new flows only). */
   readonly allow: boolean;
+  /** Make sure deny events are on (clears SLUICE_CFG_EVENTS_NO_DENY while running). */
+  readonly drops?: boolean;
   readonly onEvent: (e: NamedEvent) => void;
   /** Consume period; default 100 ms. */
   readonly intervalMs?: number;
@@ -113,7 +116,8 @@ export class EventStream {
   private readonly timer: NodeJS.Timeout;
   private readonly configFd: number;
   private readonly eventsFd: number;
-  private restoreAllow: boolean;
+  /** Config bits to put back on close: [bit, value it had]. */
+  private restore: [number, boolean][] = [];
 
   constructor(private readonly opts: EventStreamOptions) {
     this.names = readNameTables(opts.pinRoot);
@@ -129,7 +133,8 @@ export class EventStream {
       closeFd(this.configFd);
       throw err;
     }
-    this.restoreAllow = opts.allow && !this.setAllow(true);
+    if (opts.allow) this.setFlag(L.CONFIG_FLAGS.eventsAllow, true);
+    if (opts.drops === true) this.setFlag(L.CONFIG_FLAGS.eventsNoDeny, false);
     this.timer = setInterval(() => this.poll(), opts.intervalMs ?? 100);
   }
 
@@ -137,15 +142,15 @@ export class EventStream {
     return { fd: this.configFd, name: L.MAPS.config.name };
   }
 
-  /** Sets or clears the allow-events bit; returns whether it was set before. */
-  private setAllow(on: boolean): boolean {
+  /** Sets or clears one sluice_config flag; a change is undone by close(). */
+  private setFlag(bit: number, on: boolean, remember = true): void {
     const key = Buffer.alloc(4);
     const raw = mapLookup(this.configRef, key, L.config.size) ?? Buffer.alloc(L.config.size);
     const c = L.config.decode(raw);
-    const was = (c.flags & L.CONFIG_FLAGS.eventsAllow) !== 0;
-    const flags = on ? c.flags | L.CONFIG_FLAGS.eventsAllow : c.flags & ~L.CONFIG_FLAGS.eventsAllow;
-    if (flags !== c.flags) mapUpdate(this.configRef, key, L.config.encode({ ...c, flags }));
-    return was;
+    const flags = on ? c.flags | bit : c.flags & ~bit;
+    if (flags === c.flags) return;
+    mapUpdate(this.configRef, key, L.config.encode({ ...c, flags }));
+    if (remember) this.restore.push([bit, !on]);
   }
 
   private deliver(data: Buffer): void {
@@ -165,8 +170,8 @@ export class EventStream {
     clearInterval(this.timer);
     this.poll();
     this.reader.close();
-    if (this.restoreAllow) this.setAllow(false);
-    this.restoreAllow = false;
+    for (const [bit, on] of this.restore) this.setFlag(bit, on, false);
+    this.restore = [];
     closeFd(this.configFd);
     closeFd(this.eventsFd);
   }

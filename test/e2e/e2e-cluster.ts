@@ -75,7 +75,7 @@ export interface E2eCluster {
   flowAllowed(src: string, dst: string, port: number): Promise<boolean>;
   /** Real TCP connections between every pod pair, in simulate's shape. */
   measure(port: number, pods: readonly string[]): Promise<ReachabilityMatrix>;
-  /** The agent's stderr (JSON log lines). */
+  /** The agent's output (JSON log lines), the last 50 kB. */
   agentLog(): string;
   destroy(): Promise<void>;
 }
@@ -155,7 +155,7 @@ function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): Child
   args.push('--cleanup-on-exit');
   return spawn('nsenter', [`--net=/run/netns/${node.name}`, process.execPath, ...args], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -187,7 +187,9 @@ export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> 
     await createObjects(cp, node);
     const kubeconfig = await agentKubeconfig(cp, agentRbac());
     agent = startAgent(node, kubeconfig, opts);
-    agent.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-50_000)));
+    const keep = (b: Buffer): void => void (log = (log + b.toString()).slice(-50_000));
+    agent.stdout?.on('data', keep);
+    agent.stderr?.on('data', keep);
     return cluster(node, cp, () => log, destroy);
   } catch (err) {
     await destroy();

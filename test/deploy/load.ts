@@ -1,5 +1,7 @@
 /** Reading deploy/ for the tests: every YAML document, parsed strictly, and the objects by kind. */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -42,4 +44,24 @@ export function findKubectl(): string | undefined {
     if (dir !== '' && existsSync(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** `kubectl kustomize` of deploy/ with the given components, from a throwaway overlay beside it: the YAML. */
+export function renderText(components: readonly string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-kustomize-'));
+  try {
+    const base = path.relative(dir, deployDir);
+    const lines = [`resources: [${base}]`, `components: [${components.map((c) => path.join(base, c)).join(', ')}]`];
+    writeFileSync(path.join(dir, 'kustomization.yaml'), lines.join('\n') + '\n');
+    const r = spawnSync(findKubectl() ?? 'kubectl', ['kustomize', dir], { encoding: 'utf8', cwd: root });
+    if (r.status !== 0) throw new Error(`kubectl kustomize: ${r.stderr}`);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** renderText, parsed. */
+export function render(components: readonly string[]): Obj[] {
+  return parseAllDocuments(renderText(components)).map((d) => d.toJS() as Obj);
 }

@@ -7,17 +7,14 @@
  * test/e2e/deploy.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { agentCommand, readAgentConfig } from '../../src/agent/flags.js';
 import { cleanupCommand } from '../../src/cli/commands/cleanup.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import { KIND_SPECS } from '../../src/source/kube.js';
-import { deployDir, findKubectl, loadText, loadYaml, one, root, type Obj } from './load.js';
+import { deployDir, findKubectl, loadText, loadYaml, one, render, type Obj } from './load.js';
 
 const files = readdirSync(deployDir).filter((f) => /\.ya?ml$/.test(f));
 const objects = files.flatMap((f) => loadYaml(path.join(deployDir, f)));
@@ -201,23 +198,8 @@ test('uninstall Job: `sluice cleanup --datapath all` on one node, host network, 
   assert.equal(byName(c['volumeMounts'], 'bpffs')['mountPath'], '/sys/fs/bpf');
 });
 
-const kubectl = findKubectl();
-const kustomizeSkip = kubectl === undefined ? 'no kubectl on PATH and none built by test/cluster/build.sh' : false;
-
-/** `kubectl kustomize` of deploy/, with the given components, from a throwaway overlay beside it. */
-function render(components: readonly string[]): Obj[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-kustomize-'));
-  try {
-    const base = path.relative(dir, deployDir);
-    const lines = [`resources: [${base}]`, `components: [${components.map((c) => path.join(base, c)).join(', ')}]`];
-    writeFileSync(path.join(dir, 'kustomization.yaml'), lines.join('\n') + '\n');
-    const r = spawnSync(kubectl ?? 'kubectl', ['kustomize', dir], { encoding: 'utf8', cwd: root });
-    assert.equal(r.status, 0, r.stderr);
-    return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const kustomizeSkip =
+  findKubectl() === undefined ? 'no kubectl on PATH and none built by test/cluster/build.sh' : false;
 
 test('kustomize: deploy/ renders the same objects as its files, labelled', { skip: kustomizeSkip }, () => {
   const rendered = render([]);

@@ -11,7 +11,8 @@
  *     (b's egress).
  * Every apply bumps the policy generation, so established flows are
  * re-judged each time. Want: zero allowed failures, zero denied successes.
- * SLUICE_SOAK_SECONDS sets the duration (default 30).
+ * SLUICE_SOAK_SECONDS sets the duration (default 30), SLUICE_SOAK_TOPOLOGY
+ * the harness topology (routed, the default, or bridge).
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -36,11 +37,12 @@ import {
   sel,
   selecting,
 } from '../compiler/builders.js';
-import { createNode, isRoot, type NodeNs } from '../support/netns.js';
+import { createNode, isRoot, type NodeNs, type Topology } from '../support/netns.js';
 import { ensureObject } from './btf-dump.js';
 
 const skip = isRoot() ? false : 'needs root: network namespaces, tc and /sys/fs/bpf';
 const SECONDS = Number(process.env['SLUICE_SOAK_SECONDS'] ?? 30);
+const TOPOLOGY: Topology = process.env['SLUICE_SOAK_TOPOLOGY'] === 'bridge' ? 'bridge' : 'routed';
 
 const only = (app: string) => selecting(sel({ app }));
 const A_IN = policy('x/a-in', only('a'), ingress(rule([podPeer(sel({ app: 'b' }))], [port(80)])));
@@ -87,7 +89,7 @@ function apply(n: NodeNs, d: EbpfDatapath, i: number) {
 before(async () => {
   if (skip !== false) return;
   node = await createNode({
-    topology: 'routed',
+    topology: TOPOLOGY,
     pods: [
       { id: 'x/a', labels: { app: 'a' } },
       { id: 'x/b', labels: { app: 'b' } },
@@ -126,7 +128,7 @@ async function loop(until: number, everyMs: number, tally: Tally, step: () => Pr
 }
 
 test(
-  `soak: ${SECONDS}s of unrelated policy churn, allowed traffic never drops, denied never passes`,
+  `soak (${TOPOLOGY}): ${SECONDS}s of unrelated policy churn, allowed traffic never drops, denied never passes`,
   { skip },
   async (t) => {
     assert.ok(node !== undefined && dp !== undefined);

@@ -78,12 +78,15 @@ async function intended(dir: string, pinRoot: string): Promise<Record<string, st
   return Object.fromEntries(COMPARED.map((m) => [m, hex(m)]));
 }
 
-/** Polls the sluice_endpoints key count until it differs from `count`. */
-async function writeStarted(pinRoot: string, count: number): Promise<void> {
+/**
+ * Polls the sluice_endpoints key count until it differs from `count`, or
+ * until `done()` (the sync ended between two polls).
+ */
+async function writeStarted(pinRoot: string, count: number, done: () => boolean): Promise<void> {
   const fd = openPinned(`${pinRoot}/${L.MAPS.endpoints.name}`);
   try {
     const deadline = Date.now() + 30_000;
-    while (mapKeys({ fd, name: L.MAPS.endpoints.name }, L.addrKey.size).length === count) {
+    while (mapKeys({ fd, name: L.MAPS.endpoints.name }, L.addrKey.size).length === count && !done()) {
       if (Date.now() > deadline) assert.fail('the agent never started writing sluice_endpoints');
       await new Promise((res) => setTimeout(res, 2));
     }
@@ -136,7 +139,9 @@ test('kill -9 during a 2,000-pod sync, then start again: the maps converge to a 
     const before = actual(pinRoot);
     const written = Date.now();
     await write(to);
-    await writeStarted(pinRoot, before['endpoints']?.length ?? 0);
+    const a = agent;
+    const synced = (): boolean => a.lines.some((l) => l.at >= written && l.msg === 'sync done');
+    await writeStarted(pinRoot, before['endpoints']?.length ?? 0, synced);
     assert.equal(await agent.stop('SIGKILL'), null, 'killed by the signal');
     const atKill = actual(pinRoot);
     const want = await intended(dir, pinRoot);

@@ -78,8 +78,9 @@ export async function setUpNode(node: string, topology: Topology, bridgeNetfilte
   await sysctl(node, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
   const cmds = [`addr add ${NODE_ADDRESSES.v4}/32 dev lo`, `addr add ${NODE_ADDRESSES.v6}/128 dev lo`];
   if (topology === 'bridge') {
-    cmds.push('link add br0 type bridge', 'link set br0 up');
-    cmds.push(`route add default dev br0 src ${NODE_ADDRESSES.v4}`, `route add ::/0 dev br0 src ${NODE_ADDRESSES.v6}`);
+    // A fixed MAC: otherwise br0 takes its lowest port's, and each change flushes its neighbours.
+    cmds.push('link add br0 address 02:5c:ff:ff:ff:ff type bridge', 'link set br0 up');
+    cmds.push(`route add default dev br0 src ${NODE_ADDRESSES.v4}`, 'route add ::/0 dev br0');
   }
   await ipBatch(node, cmds);
   if (topology === 'bridge' && bridgeNetfilter) {
@@ -116,7 +117,7 @@ export async function wirePod(w: PodWiring): Promise<void> {
       `addr add fe80::1/64 dev ${w.hostIface}`,
       `addr add 169.254.1.1/32 dev ${w.hostIface}`,
       ...v4.map((ip) => `route add ${ip}/32 dev ${w.hostIface} src ${NODE_ADDRESSES.v4}`),
-      ...v6.map((ip) => `route add ${ip}/128 dev ${w.hostIface} src ${NODE_ADDRESSES.v6}`),
+      ...v6.map((ip) => `route add ${ip}/128 dev ${w.hostIface}`),
     ]);
     await sysctl(w.node, [`net.ipv4.conf.${w.hostIface}.proxy_arp=1`]);
     await ipBatch(w.ns, [

@@ -15,6 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { probeMatrix } from '../../src/lab/probe.js';
+import { readState } from '../../src/lab/state.js';
 import { runCli } from '../cli/run-cli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,7 +64,7 @@ async function simulate(files: string[], port: number, protocol = 'TCP'): Promis
   return JSON.parse(r.stdout);
 }
 
-type Matrix = { pods: string[]; allowed: boolean[][] };
+type Matrix = { readonly pods: readonly string[]; readonly allowed: readonly (readonly boolean[])[] };
 const cell = (m: Matrix, from: string, to: string): boolean | undefined =>
   m.allowed[m.pods.indexOf(from)]?.[m.pods.indexOf(to)];
 
@@ -99,6 +101,12 @@ for (const { datapath, topology } of LABS) {
     const common = (): string[] => ['--state-dir', stateDir];
     const probe = async (port: number, protocol = 'TCP'): Promise<Matrix> =>
       JSON.parse(await ok(['probe', ...common(), '--port', String(port), '--protocol', protocol, '-o', 'json']));
+    /** The same measurement in this process (no CLI start-up): for the rows that test apply and delete. */
+    const measure = async (port: number): Promise<Matrix> => {
+      const state = await readState(stateDir);
+      assert.ok(state !== undefined, 'the lab is up');
+      return (await probeMatrix(state.pods, { port, protocol: 'TCP' })) as Matrix;
+    };
 
     before(async () => {
       stateDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-lab-test-'));
@@ -141,9 +149,9 @@ for (const { datapath, topology } of LABS) {
     }
 
     test('apply replaces nsa/npa with deny-all: nsb/client loses nsa/redis:6379', async () => {
-      assert.equal(cell(await probe(6379), 'nsb/client', 'nsa/redis'), true);
+      assert.equal(cell(await measure(6379), 'nsb/client', 'nsa/redis'), true);
       await ok(['apply', ...common(), '-f', NPA_DENY]);
-      const after = await probe(6379);
+      const after = await measure(6379);
       assert.deepEqual(after, await simulate([CLUSTER, NPA_DENY], 6379));
       assert.equal(cell(after, 'nsb/client', 'nsa/redis'), false);
     });
@@ -160,12 +168,12 @@ for (const { datapath, topology } of LABS) {
       );
       try {
         await ok(['apply', ...common(), '-f', relabel]);
-        assert.equal(cell(await probe(6379), 'nsb/client', 'nsa/redis'), false, 'nsb no longer matches app: nsb');
+        assert.equal(cell(await measure(6379), 'nsb/client', 'nsa/redis'), false, 'nsb no longer matches app: nsb');
       } finally {
         await rm(relabel, { force: true });
       }
       await ok(['delete', ...common(), '-f', NPA_6379]);
-      const open = await probe(6379);
+      const open = await measure(6379);
       assert.ok(
         open.allowed.every((row) => row.every(Boolean)),
         'no policy left: every pair allowed',
@@ -178,7 +186,7 @@ for (const { datapath, topology } of LABS) {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /exists: another lab named/);
       assert.equal(existsSync(other), false);
-      assert.deepEqual(await probe(80), await simulate([CLUSTER], 80));
+      assert.deepEqual(await measure(80), await simulate([CLUSTER], 80));
     });
 
     test('down leaves no namespace, pin or process; a second down is harmless', async () => {

@@ -1,5 +1,5 @@
 /**
- * One end-to-end cluster: a harness node namespace with pods as network
+ * One end-to-end cluster: a harness node namespace (routed or bridge) with pods as network
  * namespaces (test/support/netns.ts), a real etcd + kube-apiserver inside
  * that namespace (test/cluster/control-plane.ts), the Namespaces and Pods of
  * the harness created through the API (spec.nodeName set, status patched to
@@ -23,7 +23,7 @@ import { evaluateFlow } from '../../src/compiler/verdict.js';
 import { loadManifestPaths } from '../../src/source/manifest-files.js';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.js';
 import { runCli } from '../cli/run-cli.js';
-import { createNode, SERVICE_CIDR, type NodeNs, type PodNs, type PodSpec } from '../support/netns.js';
+import { createNode, SERVICE_CIDR, type NodeNs, type PodNs, type PodSpec, type Topology } from '../support/netns.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const BPF_OBJECT = path.join(root, 'build/bpf/sluice.bpf.o');
@@ -145,6 +145,7 @@ async function agentKubeconfig(cp: ControlPlane, rbac: AgentRbac): Promise<strin
 export interface AgentOptions {
   readonly datapath: 'ebpf' | 'iptables';
   readonly pinRoot: string;
+  readonly topology: Topology;
 }
 
 function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): ChildProcess {
@@ -160,7 +161,7 @@ function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): Child
 }
 
 export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> {
-  const node = await createNode({ topology: 'routed', pods: POD_SPECS });
+  const node = await createNode({ topology: opts.topology, pods: POD_SPECS });
   let cp: ControlPlane | undefined;
   let agent: ChildProcess | undefined;
   let log = '';

@@ -1,5 +1,5 @@
 /**
- * End to end, per datapath: a real kube-apiserver and etcd, `sluice agent` as
+ * End to end, per datapath (ebpf, iptables) and topology (routed, bridge): a real kube-apiserver and etcd, `sluice agent` as
  * a process authenticated as its ServiceAccount (RBAC from deploy/), pods as
  * network namespaces created through the API, policies applied with kubectl.
  * After every step, reachability measured with real TCP connections between
@@ -224,17 +224,24 @@ async function checkFlows(c: E2eCluster, flows: readonly Flow[]): Promise<void> 
   }
 }
 
-for (const datapath of ['ebpf', 'iptables'] as const) {
+const RUNS = [
+  ['ebpf', 'routed'],
+  ['iptables', 'routed'],
+  ['ebpf', 'bridge'],
+  ['iptables', 'bridge'],
+] as const;
+
+for (const [datapath, topology] of RUNS) {
   const dpSkip = skip !== false ? skip : datapath === 'ebpf' && !existsSync(BPF_OBJECT) ? `needs ${BPF_OBJECT}` : false;
-  describe(`e2e · ${datapath} · real kube-apiserver`, { skip: dpSkip }, () => {
-    const pinRoot = `/sys/fs/bpf/sluice-test-e2e-${process.pid}-${datapath}`;
+  describe(`e2e · ${datapath} · ${topology} · real kube-apiserver`, { skip: dpSkip }, () => {
+    const pinRoot = `/sys/fs/bpf/sluice-test-e2e-${process.pid}-${datapath}-${topology}`;
     let c: E2eCluster | undefined;
     const cluster = (): E2eCluster => {
       assert.ok(c !== undefined, 'the cluster did not start');
       return c;
     };
     before(async () => {
-      c = await createE2eCluster({ datapath, pinRoot });
+      c = await createE2eCluster({ datapath, pinRoot, topology });
     });
     after(async () => {
       try {

@@ -18,7 +18,6 @@ import {
   NODE_ADDR,
   endpointRows,
   peerRows,
-  type Case,
   type PolicyRow,
 } from './bpf-packet-scenario.js';
 
@@ -47,12 +46,6 @@ export function measure(progFd: number, pkt: Buffer, want: number, what: string,
   }
   xs.sort((a, b) => a - b);
   return { median: xs[Math.floor(xs.length / 2)] ?? 0, min: xs[0] ?? 0, max: xs[xs.length - 1] ?? 0 };
-}
-
-function u64(n: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(n);
-  return b;
 }
 
 function u32(n: number): Buffer {
@@ -90,26 +83,15 @@ export interface ScaleResult {
 
 interface Loaded {
   readonly sluice: BpfObject;
-  readonly expiring: BpfObject;
   readonly map: (spec: L.MapSpec) => MapRef;
 }
 
-/**
- * The object twice over the same pinned maps: as shipped, and with every ct
- * timeout at 1 ns so each run finds its ct entry expired.
- */
-function loadPair(objPath: string, dir: string, endpointsMax: number, objs: BpfObject[]): Loaded {
-  const size = (o: BpfObject): void => {
+function loadSized(objPath: string, dir: string, endpointsMax: number, objs: BpfObject[]): Loaded {
+  const sluice = loadObject(objPath, dir, (o) => {
     if (endpointsMax !== ENDPOINTS_DEFAULT_MAX) o.setMaxEntries(L.MAPS.endpoints.name, endpointsMax);
-  };
-  const sluice = loadObject(objPath, dir, size);
-  objs.push(sluice);
-  const expiring = loadObject(objPath, dir, (o) => {
-    size(o);
-    for (const g of ['ct_timeout_tcp_ns', 'ct_timeout_closing_ns', 'ct_timeout_other_ns']) o.setGlobal(g, u64(1n));
   });
-  objs.push(expiring);
-  return { sluice, expiring, map: (spec) => ({ fd: sluice.mapFd(spec.name), name: spec.name }) };
+  objs.push(sluice);
+  return { sluice, map: (spec) => ({ fd: sluice.mapFd(spec.name), name: spec.name }) };
 }
 
 function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omit<ScaleInfo, 'endpointsMax'> {
@@ -130,16 +112,15 @@ function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omi
 
 /**
  * One run per case with allow events on: a new flow emits one event, a ct
- * hit none; the expiring variant must judge again on its second run.
+ * hit none; a rejudged case must judge again on its second run.
  */
 function checkPaths(l: Loaded, reader: RingBufferReader, events: number[], pods: number): void {
-  const progOf = (c: Case): number => (c.variant === 'expiring' ? l.expiring : l.sluice).programFd(c.prog);
   for (const c of CASES) {
     reader.consume();
     events.length = 0;
-    const runs = c.variant === 'expiring' ? 2 : 1;
+    const runs = c.variant === 'rejudged' ? 2 : 1;
     for (let i = 0; i < runs; i++) {
-      const r = progTestRun(progOf(c), packet(c.pkt));
+      const r = progTestRun(l.sluice.programFd(c.prog), packet(c.pkt));
       if (r.retval !== c.want) throw new Error(`${c.name}: returned ${r.retval}, expected ${c.want}`);
     }
     reader.consume();
@@ -162,7 +143,7 @@ export function runScale(
   const objs: BpfObject[] = [];
   let reader: RingBufferReader | undefined;
   try {
-    const l = loadPair(objPath, dir, endpointsMax, objs);
+    const l = loadSized(objPath, dir, endpointsMax, objs);
     const counted = fill(l.map, pods, policy);
     const setConfig = (flags: number): void =>
       mapUpdate(
@@ -178,7 +159,7 @@ export function runScale(
     setConfig(0);
     const ns = new Map<string, Sample>();
     for (const c of CASES) {
-      const prog = (c.variant === 'expiring' ? l.expiring : l.sluice).programFd(c.prog);
+      const prog = l.sluice.programFd(c.prog);
       ns.set(c.name, measure(prog, packet(c.pkt), c.want, c.name, o));
       reader.consume();
     }

@@ -136,7 +136,13 @@ export function peerRows(pods: number): [Buffer, Buffer][] {
 // ---------------------------------------------------------------------------
 // Cases
 
-export type Variant = 'empty' | 'sluice' | 'expiring';
+/**
+ * rejudged: a TCP SYN with RST set. BPF_PROG_TEST_RUN repeats one packet, so
+ * after its first run a real new flow would be established; this one leaves
+ * a ct entry marked RST (closing), and a bare SYN on a closing entry starts
+ * a new flow (port reuse), so every repeat is judged and re-creates the entry.
+ */
+export type Variant = 'empty' | 'sluice' | 'rejudged';
 
 export interface Case {
   readonly name: string;
@@ -210,17 +216,17 @@ export const CASES: readonly Case[] = [
   },
   {
     name: 'to_pod new flow, allowed',
-    variant: 'expiring',
+    variant: 'rejudged',
     prog: 'sluice_to_pod',
-    pkt: tcp(CLIENT, 40001, SERVER, 8080, TCP.syn),
+    pkt: tcp(CLIENT, 40001, SERVER, 8080, TCP.syn | TCP.rst),
     want: TC_ACT_OK,
     event: 'policy',
   },
   {
     name: 'from_pod new flow, allowed',
-    variant: 'expiring',
+    variant: 'rejudged',
     prog: 'sluice_from_pod',
-    pkt: tcp(SERVER, 41001, EGRESS_DST, 443, TCP.syn),
+    pkt: tcp(SERVER, 41001, EGRESS_DST, 443, TCP.syn | TCP.rst),
     want: TC_ACT_OK,
     event: 'policy',
   },

@@ -107,14 +107,14 @@ Notes
   answer, matched in reverse, so the first ct lookup misses and the second
   hits).
 - new flow, allowed: BPF_PROG_TEST_RUN repeats one packet, so after the first
-  run a real new flow would be established. This row uses a second load of the
-  same object over the same pinned maps with ct_timeout_{tcp,closing,other}_ns
-  set to 1 ns (const volatile globals, set before load like every deployment
-  setting): every run finds its ct entry expired, judges the packet (host,
-  peer LPM, policy LPM), and re-creates the ct entry. Versus a truly new
-  flow the first ct lookup finds a stale entry instead of missing, and the
-  insert replaces an LRU element instead of adding one; the lookups and writes
-  are otherwise the same. The check run proves each repeat emits a POLICY event.
+  run a real new flow would be established. This row's packet is a SYN with
+  RST set: it leaves its ct entry marked RST (closing), and a bare SYN on a
+  closing entry starts a new flow (port reuse), so every run judges the
+  packet (host, peer LPM, policy LPM) and re-creates the ct entry. Versus a
+  truly new flow the first ct lookup finds the closing entry instead of
+  missing (and skips the reply lookup), and the insert replaces an LRU
+  element instead of adding one. The check run proves each repeat emits a
+  POLICY event.
 - new flow, denied: the isolated pod gets a packet no tuple allows (TCP 81
   from/to ${POD_PEER}, a /32 pod peer when pods > 0, world when 0): two ct
   misses, the peer LPM, both policy LPM lookups (own class, then the ANY

@@ -78,7 +78,7 @@ static __always_inline int sluice_deferred_deny(struct __sk_buff *skb,
 						const struct sluice_config *c)
 {
 	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = sluice_now();
 	__u32 endpoint_id = 0;
 	int new_flow;
 
@@ -101,7 +101,7 @@ static __always_inline int sluice_full(struct __sk_buff *skb,
 {
 	struct sluice_decision d = { .verdict = SLUICE_VERDICT_ALLOW };
 	const struct sluice_endpoint *ep;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = sluice_now();
 	__u32 endpoint_id = 0;
 	int new_flow = 0;
 

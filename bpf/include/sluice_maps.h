@@ -220,7 +220,7 @@ struct sluice_ct4_key {
 _Static_assert(sizeof(struct sluice_ct4_key) == 16, "sluice_ct4_key");
 
 struct sluice_ct_value {
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC; refreshed at most once a second */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse); refreshed at most once a second */
 	__u32 flags; /* enum sluice_ct_flags */
 	/* sluice_config.policy_gen when last allowed; older = re-judge. */
 	__u32 policy_gen;
@@ -272,7 +272,7 @@ _Static_assert(sizeof(struct sluice_stats_value) == 32, "sluice_stats_value");
 
 /* sluice_events ring buffer record. */
 struct sluice_event {
-	__u64 timestamp_ns; /* bpf_ktime_get_ns() */
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC, tick resolution (coarse clock) */
 	__u32 endpoint_id;
 	__u32 policy_id; /* 0 unless reason is POLICY */
 	__u16 rule;

@@ -20,6 +20,17 @@
 
 #define SLUICE_NSEC 1000000000ULL
 
+/*
+ * The clock of ct entries, fragments and the event bucket: CLOCK_MONOTONIC
+ * at tick resolution. bpf_ktime_get_coarse_ns costs a few ns where the
+ * precise clock costs tens (a clock-source read, slow in a VM); every
+ * timeout here is seconds long, so a tick does not matter.
+ */
+static __always_inline __u64 sluice_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* Timeouts; set before load. */
 const volatile __u64 ct_timeout_tcp_ns = 6 * 3600 * SLUICE_NSEC;
 const volatile __u64 ct_timeout_closing_ns = 10 * SLUICE_NSEC;
@@ -193,7 +204,9 @@ static __always_inline __u64 sluice_ct_timeout(const struct sluice_ct_value *v,
 static __always_inline int sluice_ct_alive(const struct sluice_ct_value *v,
 					   __u8 protocol, __u64 now)
 {
-	return now - v->last_seen_ns < sluice_ct_timeout(v, protocol);
+	/* Signed: an entry stamped by user space may be a tick ahead. */
+	return (__s64)(now - v->last_seen_ns) <
+	       (__s64)sluice_ct_timeout(v, protocol);
 }
 
 static __always_inline int sluice_ct_syn_on_closing(const struct sluice_pkt *p,
@@ -238,8 +251,7 @@ sluice_ct_lookup(const struct sluice_pkt *p, __u8 dir, __u64 now,
 
 /*
  * Records TCP teardown and refreshes last_seen (at most once a second, so
- * that the entry's cache line is not written on every packet). now may be
- * the coarse clock, which lags CLOCK_MONOTONIC by at most a tick.
+ * that the entry's cache line is not written on every packet).
  */
 static __always_inline void sluice_ct_touch(struct sluice_ct_value *v,
 					    const struct sluice_pkt *p,
@@ -261,13 +273,12 @@ static __always_inline void sluice_ct_touch(struct sluice_ct_value *v,
 }
 
 /*
- * The established fast path: the packet belongs to a flow allowed under the
- * current policy generation, so nothing but the ct entry is needed (no
- * endpoint, peer or policy lookup, no precise clock). It takes only entries
- * that are live by at least a second on the coarse clock (so the tick it
- * lags by cannot matter) and that the full path would accept the same way:
- * not a bare SYN on a closing flow, not a service entry, endpoint known.
- * Returns the endpoint id to count the packet for, 0 for the full path.
+ * The established fast path: the packet belongs to a live flow allowed
+ * under the current policy generation, so nothing but the ct entry is
+ * needed (no endpoint, peer or policy lookup). It takes only entries the
+ * full path would accept the same way: not a bare SYN on a closing flow,
+ * not a service entry, endpoint known. Returns the endpoint id to count the
+ * packet for, 0 for the full path.
  */
 static __always_inline __u32 sluice_ct_fast(const struct sluice_pkt *p,
 					    const struct sluice_ct_hit *h,
@@ -279,9 +290,8 @@ static __always_inline __u32 sluice_ct_fast(const struct sluice_pkt *p,
 	if (!v || v->policy_gen != gen || !v->endpoint_id ||
 	    (v->flags & SLUICE_CT_SERVICE) || sluice_ct_syn_on_closing(p, v))
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	if ((__s64)(now - v->last_seen_ns) + (__s64)SLUICE_NSEC >=
-	    (__s64)sluice_ct_timeout(v, p->protocol))
+	now = sluice_now();
+	if (!sluice_ct_alive(v, p->protocol, now))
 		return 0;
 	sluice_ct_touch(v, p,
 			h->fwd ? SLUICE_CT_MATCH_ESTABLISHED :
@@ -340,7 +350,7 @@ static __always_inline int sluice_frag_allowed(const struct sluice_pkt *p,
 
 	sluice_frag_key_fill(&k, p, dir);
 	v = bpf_map_lookup_elem(&sluice_frags, &k);
-	return v && now - v->first_seen_ns < frag_timeout_ns;
+	return v && (__s64)(now - v->first_seen_ns) < (__s64)frag_timeout_ns;
 }
 
 #endif /* SLUICE_LIB_CT_H */

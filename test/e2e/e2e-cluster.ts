@@ -1,11 +1,12 @@
 /**
- * One end-to-end cluster: a harness node namespace (routed or bridge) with pods as network
- * namespaces (test/support/netns.ts), a real etcd + kube-apiserver inside
- * that namespace (test/cluster/control-plane.ts), the Namespaces and Pods of
- * the harness created through the API (spec.nodeName set, status patched to
- * the namespaces' addresses), and `sluice agent` as a process in the node
- * namespace, authenticated as its ServiceAccount with a TokenRequest token
- * and authorized by the ClusterRole of deploy/ (applied with `kubectl apply -f deploy/`).
+ * One end-to-end cluster: a harness node namespace (routed or bridge) with
+ * pods as network namespaces (test/support/netns.ts), a real etcd and
+ * kube-apiserver inside that namespace (test/cluster/control-plane.ts), the
+ * Namespaces and Pods of the harness created through the API (spec.nodeName
+ * set, status patched to the namespaces' addresses), and `sluice agent` as a
+ * process in the node namespace, authenticated as its ServiceAccount with a
+ * TokenRequest token and authorized by the ClusterRole of deploy/ (applied
+ * with `kubectl apply -f deploy/`).
  *
  * `measure()` probes every pod pair with real TCP connections and returns the
  * `sluice simulate --output json` shape; `simulate()` runs `sluice simulate`

@@ -1,10 +1,11 @@
 /**
- * End to end, per datapath (ebpf, iptables) and topology (routed, bridge): a real kube-apiserver and etcd, `sluice agent` as
- * a process authenticated as its ServiceAccount (RBAC from deploy/), pods as
- * network namespaces created through the API, policies applied with kubectl.
- * After every step, reachability measured with real TCP connections between
- * every pod pair equals `sluice simulate` on the objects read back from the
- * API server (and flows that are not pod pairs equal simulate's engine).
+ * End to end, per datapath (ebpf, iptables) and topology (routed, bridge): a
+ * real kube-apiserver and etcd, `sluice agent` as a process authenticated as
+ * its ServiceAccount (RBAC from deploy/), pods as network namespaces created
+ * through the API, policies applied with kubectl. After every step,
+ * reachability measured with real TCP connections between every pod pair
+ * equals `sluice simulate` on the objects read back from the API server (and
+ * flows that are not pod pairs equal simulate's engine).
  *
  * The steps build on each other; each lists cells of the expected matrix so
  * that a step cannot pass by changing nothing.

@@ -11,17 +11,19 @@
  * change (one policy's port toggled), the agent's RSS when idle at 10,000
  * pods and its peak.
  *
- * Run as root: node --import tsx bench/agent.ts [--changes 20] [--pods 10000]
+ * Run as root: node --import tsx bench/agent.ts [--changes 20] [--pods 10000] [--tsx]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentProcess, ebpfSkip, testPinRoot } from '../test/agent/agent-in-netns.js';
+import { AgentProcess, ebpfSkip, ROOT, testPinRoot } from '../test/agent/agent-in-netns.js';
 
-const { values } = parseArgs({ options: { changes: { type: 'string' }, pods: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { changes: { type: 'string' }, pods: { type: 'string' }, tsx: { type: 'boolean' } },
+});
 const CHANGES = Number(values.changes ?? 20);
 const PODS = Number(values.pods ?? 10_000);
 const NODES = 20;
@@ -113,6 +115,20 @@ async function timed(agent: AgentProcess, change: () => Promise<void>): Promise<
   return { totalMs: line.at - at, syncMs: Number(line['durationMs']) };
 }
 
+/**
+ * The agent as it ships: src compiled by tsc (into build/, inside the clone
+ * so node_modules resolves), not through tsx, whose in-process transpiler
+ * would add its own memory to the RSS measured here.
+ */
+function compiledSluice(): string[] {
+  const out = path.join(ROOT, 'build/bench-agent-dist');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, stdio: 'ignore' });
+  const entry = path.join(out, 'sluice.js');
+  const main = path.join(out, 'cli/main.js');
+  writeFileSync(entry, `import { main } from '${main}';\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+  return [process.execPath, entry];
+}
+
 async function main(): Promise<void> {
   const skip = ebpfSkip();
   if (skip !== false) throw new Error(`bench/agent: ${skip}`);
@@ -123,8 +139,11 @@ async function main(): Promise<void> {
   let agent: AgentProcess | undefined;
   try {
     await writeCluster(dir);
+    const command = values.tsx === true ? undefined : compiledSluice();
+    console.log(`agent ${command === undefined ? 'from the sources through tsx' : 'compiled by tsc'}`);
     const started = Date.now();
-    agent = AgentProcess.start({ netns, dir, pinRoot, extra: ['--debounce', '100ms', '--sync-period', '1h'] });
+    const extra = ['--debounce', '100ms', '--sync-period', '1h'];
+    agent = AgentProcess.start({ netns, dir, pinRoot, extra, ...(command === undefined ? {} : { command }) });
     const first = await agent.synced(0, 120_000);
     const pid = agent.child.pid ?? 0;
     console.log(

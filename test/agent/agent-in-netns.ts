@@ -39,6 +39,8 @@ export interface AgentOptions {
   readonly datapath?: 'ebpf' | 'iptables';
   readonly nodeName?: string;
   readonly extra?: readonly string[];
+  /** The `sluice` to run (argv before `agent`); default the sources through tsx. */
+  readonly command?: readonly string[];
 }
 
 let counter = 0;
@@ -65,8 +67,8 @@ export class AgentProcess {
   }
 
   static start(o: AgentOptions): AgentProcess {
-    const args = ['--net=/run/netns/' + o.netns, process.execPath, '--import', 'tsx'];
-    args.push(path.join(ROOT, 'test/agent/sluice-cli.ts'), 'agent', '--manifests', o.dir);
+    const sluice = o.command ?? [process.execPath, '--import', 'tsx', path.join(ROOT, 'test/agent/sluice-cli.ts')];
+    const args = ['--net=/run/netns/' + o.netns, ...sluice, 'agent', '--manifests', o.dir];
     args.push('--node-name', o.nodeName ?? 'node-a', '--datapath', o.datapath ?? 'ebpf');
     args.push('--pin-root', o.pinRoot, '--bpf-object', BPF_OBJECT, '--log-level', 'debug');
     args.push('--health-port', '0', '--metrics-port', '0', '--debounce', '20ms');

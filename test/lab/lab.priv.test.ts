@@ -156,21 +156,32 @@ for (const { datapath, topology } of LABS) {
       assert.equal(cell(after, 'nsb/client', 'nsa/redis'), false);
     });
 
-    test('apply relabels a namespace and a pod; delete removes a policy', async () => {
-      await ok(['apply', ...common(), '-f', NPA_6379]);
-      const relabel = path.join(stateDir, '..', `${name}-relabel.yaml`);
-      await writeFile(
-        relabel,
-        [
-          'apiVersion: v1\nkind: Namespace\nmetadata: {name: nsb, labels: {app: other}}',
-          'apiVersion: v1\nkind: Pod\nmetadata: {name: redis, namespace: nsa, labels: {app: cache}}',
-        ].join('\n---\n'),
-      );
+    test('apply relabels a namespace, then a pod; delete removes a policy', async () => {
+      const file = path.join(os.tmpdir(), `${name}-change.yaml`);
+      const applyText = async (...docs: string[]): Promise<void> => {
+        await writeFile(file, docs.join('\n---\n'));
+        await ok(['apply', ...common(), '-f', file]);
+      };
       try {
-        await ok(['apply', ...common(), '-f', relabel]);
+        await ok(['apply', ...common(), '-f', NPA_6379]);
+        await applyText('apiVersion: v1\nkind: Namespace\nmetadata: {name: nsb, labels: {app: other}}');
         assert.equal(cell(await measure(6379), 'nsb/client', 'nsa/redis'), false, 'nsb no longer matches app: nsb');
+        // From pods labelled app: client in any namespace; then nsb/client loses the label.
+        await applyText(
+          'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: npa, namespace: nsa}\n' +
+            'spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: client}}}]}]}',
+        );
+        const byPod = await measure(6379);
+        assert.deepEqual(
+          ['nsb/client', 'office/client', 'nsb/web'].map((from) => cell(byPod, from, 'nsa/redis')),
+          [true, true, false],
+        );
+        await applyText('apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: nsb, labels: {app: other}}');
+        const relabelled = await measure(6379);
+        assert.equal(cell(relabelled, 'nsb/client', 'nsa/redis'), false, 'nsb/client relabelled');
+        assert.equal(cell(relabelled, 'office/client', 'nsa/redis'), true);
       } finally {
-        await rm(relabel, { force: true });
+        await rm(file, { force: true });
       }
       await ok(['delete', ...common(), '-f', NPA_6379]);
       const open = await measure(6379);

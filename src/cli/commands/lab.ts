@@ -75,6 +75,7 @@ const DEMO = ['cluster.yaml', '3-nsa-from-nsb-6379.yaml'].map((f) =>
   fileURLToPath(new URL(`../../../examples/tke/${f}`, import.meta.url)),
 );
 const DEMO_PORT = 6379;
+const DEMO_NEXT = fileURLToPath(new URL('../../../examples/tke/2-nsa-deny-all-ingress.yaml', import.meta.url));
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new UsageError('lab: needs root (network namespaces, BPF, netfilter)');
@@ -96,6 +97,9 @@ async function up(values: FlagValues, io: Io, stateDir: string): Promise<number>
   if (demo) {
     io.out(`Demo: ${DEMO.join(', ')}\n\n`);
     io.out(formatMatrixTable(await probeMatrix(lab.pods, { port: DEMO_PORT, protocol: 'TCP' })));
+    io.out(
+      `\nMeasured with real connections. Next: sluice lab apply -f ${DEMO_NEXT}; sluice lab probe --port ${DEMO_PORT}; sluice lab down\n`,
+    );
   }
   return EXIT.OK;
 }

@@ -106,12 +106,24 @@ interface Sample {
   readonly syncMs: number;
 }
 
-/** Writes, then waits for the end of the next sync (none runs at write time: the resync is 1 h away). */
+const isSync = (l: { msg: string }): boolean => l.msg === 'sync done' || l.msg === 'sync succeeded again';
+
+/** Waits until no sync has ended for `quietMs` (a file change can cause a second, empty sync). */
+async function quiet(agent: AgentProcess, quietMs = 500): Promise<void> {
+  for (;;) {
+    const last = agent.lines.findLast(isSync)?.at ?? 0;
+    const idle = Date.now() - last;
+    if (idle >= quietMs) return;
+    await new Promise((r) => setTimeout(r, quietMs - idle));
+  }
+}
+
+/** Once the agent is quiet: writes, then waits for the end of the next sync. */
 async function timed(agent: AgentProcess, change: () => Promise<void>): Promise<Sample> {
+  await quiet(agent);
   const at = Date.now();
   await change();
   const line = await agent.synced(at, 30_000);
-  await new Promise((r) => setTimeout(r, 150));
   return { totalMs: line.at - at, syncMs: Number(line['durationMs']) };
 }
 

@@ -88,16 +88,21 @@ const netnsWith = (prefix: string): string[] =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(prefix));
 
-/** Each datapath once; the two topologies split between them to keep the file short. */
+/**
+ * Each datapath once; the two topologies split between them to keep the file
+ * short. The eBPF lab is the bundled demo (`lab up` without -f: the same two
+ * TKE files), the iptables lab names them with -f.
+ */
 const LABS = [
-  { datapath: 'ebpf', topology: 'routed' },
-  { datapath: 'iptables', topology: 'bridge' },
+  { datapath: 'ebpf', topology: 'routed', demo: true },
+  { datapath: 'iptables', topology: 'bridge', demo: false },
 ] as const;
 
-for (const { datapath, topology } of LABS) {
+for (const { datapath, topology, demo } of LABS) {
   describe(`sluice lab · ${datapath} · ${topology}`, { skip: SKIPS[datapath] }, () => {
     const name = `sluice-test-lab-${process.pid}-${datapath}`;
     let stateDir = '';
+    let upOutput = '';
     const common = (): string[] => ['--state-dir', stateDir];
     const probe = async (port: number, protocol = 'TCP'): Promise<Matrix> =>
       JSON.parse(await ok(['probe', ...common(), '--port', String(port), '--protocol', protocol, '-o', 'json']));
@@ -120,13 +125,17 @@ for (const { datapath, topology } of LABS) {
         datapath,
         '--topology',
         topology,
-        '-f',
-        CLUSTER,
-        '-f',
-        NPA_6379,
+        ...(demo ? [] : ['-f', CLUSTER, '-f', NPA_6379]),
       ];
-      await ok(args);
+      upOutput = await ok(args);
     });
+
+    if (demo) {
+      test('lab up without -f prints the demo matrix, equal to the simulate table', async () => {
+        const table = await runCli(['simulate', '-f', CLUSTER, '-f', NPA_6379, '--port', '6379']);
+        assert.ok(upOutput.includes(table.stdout), upOutput);
+      });
+    }
 
     after(async () => {
       // Whatever the tests did: down, then remove anything it could not.

@@ -30,6 +30,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const BPF_OBJECT = path.join(root, 'build/bpf/sluice.bpf.o');
 /** Ports every pod serves on TCP. */
 export const TCP_PORTS = [80, 81, 5000, 5001, 5002, 8080];
+/** The port every pod serves on UDP. */
+export const UDP_PORT = 53;
+export type ProbeProtocol = 'TCP' | 'UDP';
 
 export interface AgentRbac {
   readonly namespace: string;
@@ -71,11 +74,11 @@ export interface E2eCluster {
   pod(id: string): PodNs;
   kubectl(args: readonly string[], stdin?: string): Promise<string>;
   /** `sluice simulate --output json` on the Namespaces, Pods and NetworkPolicies in the API server. */
-  simulate(port: number): Promise<ReachabilityMatrix>;
+  simulate(port: number, protocol?: ProbeProtocol): Promise<ReachabilityMatrix>;
   /** The compiled model's verdict for one flow, on the objects in the API server (simulate's engine). */
   flowAllowed(src: string, dst: string, port: number): Promise<boolean>;
   /** Real TCP connections between every pod pair, in simulate's shape. */
-  measure(port: number, pods: readonly string[]): Promise<ReachabilityMatrix>;
+  measure(port: number, pods: readonly string[], protocol?: ProbeProtocol): Promise<ReachabilityMatrix>;
   /** The agent's output (JSON log lines), the last 50 kB. */
   agentLog(): string;
   destroy(): Promise<void>;
@@ -183,7 +186,7 @@ export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> 
   };
   try {
     for (const p of [...node.pods.values(), node.remote]) {
-      await Promise.all(TCP_PORTS.map((port) => p.agent.listen('tcp', port)));
+      await Promise.all([...TCP_PORTS.map((port) => p.agent.listen('tcp', port)), p.agent.listen('udp', UDP_PORT)]);
     }
     cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
     await createObjects(cp, node);
@@ -216,8 +219,9 @@ function cluster(node: NodeNs, cp: ControlPlane, agentLog: () => string, destroy
     cp,
     pod,
     kubectl: (args, stdin) => cp.kubectl(args, stdin),
-    async simulate(port) {
-      const r = await runCli(['simulate', '-f', await dump(), '--port', `${port}`, '--output', 'json']);
+    async simulate(port, protocol = 'TCP') {
+      const args = ['-f', await dump(), '--port', `${port}`, '--protocol', protocol, '--output', 'json'];
+      const r = await runCli(['simulate', ...args]);
       if (r.code !== 0) throw new Error(`sluice simulate: exit ${r.code}: ${r.stderr}`);
       return JSON.parse(r.stdout) as ReachabilityMatrix;
     },
@@ -225,15 +229,16 @@ function cluster(node: NodeNs, cp: ControlPlane, agentLog: () => string, destroy
       const { snapshot } = await loadManifestPaths([await dump()]);
       return evaluateFlow(compile(snapshot), { src, dst, protocol: 'TCP', port }).allowed;
     },
-    async measure(port, ids) {
+    async measure(port, ids, protocol = 'TCP') {
+      const probe = (from: string, to: string): Promise<boolean> => {
+        const agent = pod(from).agent;
+        const opts = { timeoutMs: 400 };
+        return protocol === 'TCP' ? agent.tcp(pod(to).v4, port, opts) : agent.udp(pod(to).v4, port, opts);
+      };
       const allowed = await Promise.all(
-        ids.map((from) =>
-          Promise.all(
-            ids.map((to) => (from === to ? true : pod(from).agent.tcp(pod(to).v4, port, { timeoutMs: 400 }))),
-          ),
-        ),
+        ids.map((from) => Promise.all(ids.map((to) => (from === to ? true : probe(from, to))))),
       );
-      return { port, protocol: 'TCP', pods: ids, allowed };
+      return { port, protocol, pods: ids, allowed };
     },
     agentLog,
     destroy,

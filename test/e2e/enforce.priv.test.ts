@@ -18,7 +18,7 @@ import { controlPlaneSkip } from '../cluster/control-plane.js';
 import { isRoot } from '../support/netns.js';
 import { BPF_OBJECT, createE2eCluster, type E2eCluster } from './e2e-cluster.js';
 
-type Cell = readonly [from: string, to: string, port: number, allowed: boolean];
+type Cell = readonly [from: string, to: string, port: number, allowed: boolean, protocol?: 'UDP'];
 /** A flow that is not a pod pair: from a pod's namespace with another source address. */
 type Flow = readonly [fromPod: string, src: string, toPod: string, port: number];
 
@@ -26,6 +26,8 @@ interface Step {
   readonly name: string;
   readonly change: (c: E2eCluster) => Promise<unknown>;
   readonly ports: readonly number[];
+  /** UDP ports whose matrix is compared too. */
+  readonly udpPorts?: readonly number[];
   readonly cells: readonly Cell[];
   readonly flows?: readonly Flow[];
   /** Milliseconds allowed from the change to matching enforcement. */
@@ -148,6 +150,22 @@ const STEPS: readonly Step[] = [
     ],
   },
   {
+    name: 'UDP: only b reaches a on UDP/53',
+    change: apply(
+      netpol('x', 'a-dns', {
+        podSelector: sel({ app: 'a' }),
+        ingress: [{ from: [{ podSelector: sel({ app: 'b' }) }], ports: [{ protocol: 'UDP', port: 53 }] }],
+      }),
+    ),
+    ports: [],
+    udpPorts: [53],
+    cells: [
+      ['x/b', 'x/a', 53, true, 'UDP'],
+      ['y/c', 'x/a', 53, false, 'UDP'],
+      ['x/a', 'x/b', 53, false, 'UDP'],
+    ],
+  },
+  {
     name: 'ipBlock with except: 10.100.200.0/24 but not 10.100.200.2 reaches a on TCP/81',
     change: apply(
       netpol('x', 'a-ipblock', {
@@ -186,15 +204,21 @@ const skip = !isRoot() ? 'needs root: network namespaces, netfilter and BPF' : c
 async function converge(
   t: TestContext,
   c: E2eCluster,
-  step: Pick<Step, 'ports' | 'withinMs'>,
+  step: Pick<Step, 'ports' | 'udpPorts' | 'withinMs'>,
   since: number,
 ): Promise<void> {
   const deadline = since + (step.withinMs ?? 10_000);
-  for (const port of step.ports) {
-    const want = await c.simulate(port);
-    let got = await c.measure(port, want.pods);
-    while (!sameMatrix(got.allowed, want.allowed) && Date.now() < deadline) got = await c.measure(port, want.pods);
-    assert.deepEqual(got, want, `TCP/${port}: real packets ≠ sluice simulate\n${agentTail(c)}`);
+  const probes = [
+    ...step.ports.map((p) => ['TCP', p] as const),
+    ...(step.udpPorts ?? []).map((p) => ['UDP', p] as const),
+  ];
+  for (const [protocol, port] of probes) {
+    const want = await c.simulate(port, protocol);
+    let got = await c.measure(port, want.pods, protocol);
+    while (!sameMatrix(got.allowed, want.allowed) && Date.now() < deadline) {
+      got = await c.measure(port, want.pods, protocol);
+    }
+    assert.deepEqual(got, want, `${protocol}/${port}: real packets ≠ sluice simulate\n${agentTail(c)}`);
   }
   // Includes reading the objects back, one `sluice simulate` per port and 400 ms probe timeouts.
   t.diagnostic(`enforced as simulated ${Date.now() - since} ms after kubectl returned`);
@@ -205,11 +229,11 @@ const sameMatrix = (a: readonly (readonly boolean[])[], b: readonly (readonly bo
 const agentTail = (c: E2eCluster): string => `agent log (tail):\n${c.agentLog().slice(-3000)}`;
 
 async function checkCells(c: E2eCluster, cells: readonly Cell[]): Promise<void> {
-  for (const [from, to, port, allowed] of cells) {
-    const m = await c.simulate(port);
+  for (const [from, to, port, allowed, protocol = 'TCP'] of cells) {
+    const m = await c.simulate(port, protocol);
     const i = m.pods.indexOf(from);
     const j = m.pods.indexOf(to);
-    assert.equal(m.allowed[i]?.[j], allowed, `simulate ${from} → ${to} TCP/${port}`);
+    assert.equal(m.allowed[i]?.[j], allowed, `simulate ${from} → ${to} ${protocol}/${port}`);
   }
 }
 

@@ -33,7 +33,7 @@ build() {
   fi
   mkdir -p "$(dirname "${out}")"
   local t0=${SECONDS}
-  GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags="-s -w ${ldflags}" -o "${out}.tmp" "${pkg}"
+  GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 go build -trimpath -ldflags="-s -w ${ldflags}" -o "${out}.tmp" "${pkg}"
   mv "${out}.tmp" "${out}"
   echo "build.sh: built ${out} in $((SECONDS - t0)) s"
 }

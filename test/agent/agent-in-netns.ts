@@ -57,7 +57,8 @@ export class AgentProcess {
       try {
         this.lines.push({ ...(JSON.parse(line) as LogLine), at: Date.now() });
       } catch {
-        this.lines.push({ level: 50, msg: line, at: Date.now() });
+        // Not pino's JSON (a runtime warning, a stray print): kept, but not counted as a logged error.
+        this.lines.push({ level: 40, msg: line, at: Date.now() });
       }
       for (const w of this.waiters) w();
     };

@@ -24,6 +24,7 @@ import { ANY_CLASS, WORLD_CLASS, type CompiledPolicy, type Direction, type Allow
 import type { Protocol } from '../../model/k8s.js';
 import type { NodeContext } from '../types.js';
 import { mapAddr, peerPrefix } from './addr.js';
+import { endpointEntries, peerEntries, ruleSetEntries, type HexEntry } from './encode-cache.js';
 import { assignIds, ID_KINDS, KIND_CODE, NAME_BYTES, storedName, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { portRangeToPrefixes } from './port-prefix.js';
@@ -56,6 +57,10 @@ class EntryBuilder {
   add(key: Buffer, value: Buffer): void {
     const hex = key.toString('hex');
     if (!this.entries.has(hex)) this.entries.set(hex, { key, value });
+  }
+
+  addAll(list: readonly HexEntry[]): void {
+    for (const { hex, entry } of list) if (!this.entries.has(hex)) this.entries.set(hex, entry);
   }
 }
 
@@ -100,19 +105,12 @@ function classId(ids: IdState, key: string): number {
 
 function encodeEndpoints(model: CompiledPolicy, ids: IdState): Entries {
   const out = new EntryBuilder();
+  const addrKey = (ip: string): Buffer => L.addrKey.encode(mapAddr(ip));
   for (const ep of model.endpoints) {
     const ruleset = (d: typeof ep.ingress): number =>
       d.isolated && d.ruleSet !== undefined ? idOf(ids.ruleset, d.ruleSet, 'rule set') : 0;
-    const flags =
-      (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
-      (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0);
-    const value = L.endpoint.encode({
-      endpointId: idOf(ids.endpoint, ep.pod, 'endpoint'),
-      ingressRuleset: ruleset(ep.ingress),
-      egressRuleset: ruleset(ep.egress),
-      flags,
-    });
-    for (const ip of ep.ips) out.add(L.addrKey.encode(mapAddr(ip)), value);
+    const endpointId = idOf(ids.endpoint, ep.pod, 'endpoint');
+    out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey));
   }
   return out.entries;
 }
@@ -138,9 +136,7 @@ function encodeServices(node: NodeContext): Entries {
 
 function encodePeers(model: CompiledPolicy, ids: IdState): Entries {
   const out = new EntryBuilder();
-  for (const p of model.peerPrefixes) {
-    out.add(L.peerKey.encode(peerPrefix(p.cidr)), L.peerValue.encode({ peerClass: classId(ids, p.peerClass) }));
-  }
+  for (const p of model.peerPrefixes) out.addAll(peerEntries(p, classId(ids, p.peerClass)));
   return out.entries;
 }
 
@@ -176,20 +172,15 @@ function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
     const dirs = uses.get(rs.key);
     if (dirs === undefined) continue;
     const ruleset = idOf(ids.ruleset, rs.key, 'rule set');
-    for (const t of rs.tuples) {
+    const tupleIds = rs.tuples.map((t) => {
       const first = t.provenance[0];
-      const value = L.policyValue.encode({
+      return {
+        peerClass: classId(ids, t.peerClass),
         policyId: first === undefined ? 0 : idOf(ids.policy, first.policy, 'policy'),
-        rule: first?.rule ?? 0,
-        flags: t.ports.protocol === 'ANY' ? L.POLICY_FLAGS.anyProtocol : 0,
-      });
-      const peerClass = classId(ids, t.peerClass);
-      for (const dir of [...dirs].sort()) {
-        for (const k of tupleKeys(t)) {
-          out.add(L.policyKey.encode({ ...k, ruleset, peerClass, direction: L.DIRECTION[dir] }), value);
-        }
-      }
-    }
+      };
+    });
+    const directions = [...dirs].sort().map((d) => L.DIRECTION[d]);
+    out.addAll(ruleSetEntries(rs, ruleset, directions, tupleIds, tupleKeys));
   }
   return out.entries;
 }
@@ -236,7 +227,7 @@ export function diff(current: Entries, desired: Entries): MapDiff {
   const deletes: Buffer[] = [];
   for (const [hex, want] of desired) {
     const have = current.get(hex);
-    if (have === undefined || !have.value.equals(want.value)) upserts.push(want);
+    if (have === undefined || (have !== want && !have.value.equals(want.value))) upserts.push(want);
   }
   for (const [hex, have] of current) if (!desired.has(hex)) deletes.push(have.key);
   return { upserts, deletes };

@@ -104,11 +104,12 @@ function bumpPolicyGen(ref: MapRef): number {
   return policyGen;
 }
 
-function unchanged(current: Record<PlannedMap, Entries>, p: Plan): boolean {
-  return UPSERT_ORDER.every((m) => {
-    const d = diff(current[m], p.maps[m]);
-    return d.upserts.length === 0 && d.deletes.length === 0;
-  });
+function diffAll(current: Record<PlannedMap, Entries>, p: Plan): Record<PlannedMap, MapDiff> {
+  return Object.fromEntries(UPSERT_ORDER.map((m) => [m, diff(current[m], p.maps[m])])) as Record<PlannedMap, MapDiff>;
+}
+
+function empty(diffs: Record<PlannedMap, MapDiff>): boolean {
+  return UPSERT_ORDER.every((m) => diffs[m].upserts.length === 0 && diffs[m].deletes.length === 0);
 }
 
 /**
@@ -132,14 +133,15 @@ export class PlannedMirror {
     this.state = undefined;
   }
 
-  /** The maps' entries before writing `p`, and whether they came from the mirror. */
-  current(refs: PlannedRefs, p: Plan): { entries: Record<PlannedMap, Entries>; readAt: number } {
+  /** The diff from the maps' entries to `p`, from the mirror when it can be trusted, and when they were read. */
+  current(refs: PlannedRefs, p: Plan): { diffs: Record<PlannedMap, MapDiff>; readAt: number } {
     const s = this.state;
     const fresh = s !== undefined && this.now() - s.readAt < this.maxAgeMs;
-    if (fresh && readConfig(refs.config).policyGen === s.policyGen && !unchanged(s.entries, p)) {
-      return { entries: s.entries, readAt: s.readAt };
+    if (fresh && readConfig(refs.config).policyGen === s.policyGen) {
+      const diffs = diffAll(s.entries, p);
+      if (!empty(diffs)) return { diffs, readAt: s.readAt };
     }
-    return { entries: readPlanned(refs), readAt: this.now() };
+    return { diffs: diffAll(readPlanned(refs), p), readAt: this.now() };
   }
 
   remember(p: Plan, policyGen: number, readAt: number): void {
@@ -153,12 +155,8 @@ export class PlannedMirror {
  */
 export function writePlan(refs: PlannedRefs, p: Plan, mirror: PlannedMirror = new PlannedMirror(0)): ApplyStats {
   checkCapacity(refs, p);
-  const { entries: current, readAt } = mirror.current(refs, p);
+  const { diffs, readAt } = mirror.current(refs, p);
   mirror.forget();
-  const diffs = Object.fromEntries(UPSERT_ORDER.map((m) => [m, diff(current[m], p.maps[m])])) as Record<
-    PlannedMap,
-    MapDiff
-  >;
   let written = 0;
   let removed = 0;
   for (const m of UPSERT_ORDER) {

@@ -1,0 +1,130 @@
+/**
+ * Memoised encoders for plan() (encode.ts): the compiler reuses unchanged
+ * model objects (rule sets, endpoints, peer prefixes) by identity across
+ * incremental compiles, so their encoded entries are kept per object in
+ * WeakMaps, together with every id they were encoded with. An entry list is
+ * reused only when each of those ids is still the same, so the result is
+ * byte-for-byte what encoding from scratch gives; only the work is skipped.
+ * Cached Entry objects (and their buffers) are shared between plans and must
+ * never be mutated.
+ */
+
+import type { AllowTuple, Endpoint, PeerPrefix, RuleSet } from '../../model/compiled.js';
+import { peerPrefix } from './addr.js';
+import type { Entry } from './encode.js';
+import * as L from './layout.js';
+
+/** An entry with the hex of its key, as the Entries maps are keyed. */
+export interface HexEntry {
+  readonly hex: string;
+  readonly entry: Entry;
+}
+
+/** Ids a cached list was encoded with, compared element-wise. */
+type Deps = readonly number[];
+
+interface Cached {
+  readonly deps: Deps;
+  readonly entries: readonly HexEntry[];
+}
+
+function sameDeps(a: Deps, b: Deps): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function hexEntry(key: Buffer, value: Buffer): HexEntry {
+  return { hex: key.toString('hex'), entry: { key, value } };
+}
+
+/**
+ * `encode` unless `object` was last encoded with the same `deps`. The
+ * returned list is already free of duplicate keys (first one kept).
+ */
+function memo<T extends object>(
+  cache: WeakMap<T, Cached>,
+  object: T,
+  deps: Deps,
+  encode: () => readonly HexEntry[],
+): readonly HexEntry[] {
+  const hit = cache.get(object);
+  if (hit !== undefined && sameDeps(hit.deps, deps)) return hit.entries;
+  const seen = new Set<string>();
+  const entries: HexEntry[] = [];
+  for (const e of encode()) {
+    if (seen.has(e.hex)) continue;
+    seen.add(e.hex);
+    entries.push(e);
+  }
+  cache.set(object, { deps, entries });
+  return entries;
+}
+
+const ruleSetCache = new WeakMap<RuleSet, Cached>();
+const endpointCache = new WeakMap<Endpoint, Cached>();
+const peerCache = new WeakMap<PeerPrefix, Cached>();
+
+/** What one tuple's rows need besides the rule set: its ids, resolved by the caller. */
+export interface TupleIds {
+  readonly peerClass: number;
+  readonly policyId: number;
+}
+
+export type TupleKeys = (t: AllowTuple) => readonly { prefixlen: number; protocol: number; dport: number }[];
+
+/**
+ * The policy rows of one used rule set: per tuple, per direction (sorted,
+ * given as L.DIRECTION codes), per port prefix.
+ */
+export function ruleSetEntries(
+  rs: RuleSet,
+  ruleset: number,
+  directions: readonly number[],
+  tupleIds: readonly TupleIds[],
+  tupleKeys: TupleKeys,
+): readonly HexEntry[] {
+  const deps = [ruleset, directions.length, ...directions];
+  for (const t of tupleIds) deps.push(t.peerClass, t.policyId);
+  return memo(ruleSetCache, rs, deps, () => {
+    const out: HexEntry[] = [];
+    rs.tuples.forEach((t, i) => {
+      const { peerClass, policyId } = tupleIds[i] ?? { peerClass: 0, policyId: 0 };
+      const value = L.policyValue.encode({
+        policyId,
+        rule: t.provenance[0]?.rule ?? 0,
+        flags: t.ports.protocol === 'ANY' ? L.POLICY_FLAGS.anyProtocol : 0,
+      });
+      for (const direction of directions) {
+        for (const k of tupleKeys(t)) {
+          out.push(hexEntry(L.policyKey.encode({ ...k, ruleset, peerClass, direction }), value));
+        }
+      }
+    });
+    return out;
+  });
+}
+
+/** The endpoints rows of one endpoint: every address → its ids and isolation. */
+export function endpointEntries(
+  ep: Endpoint,
+  endpointId: number,
+  ingressRuleset: number,
+  egressRuleset: number,
+  encodeAddr: (ip: string) => Buffer,
+): readonly HexEntry[] {
+  const flags =
+    (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
+    (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0);
+  return memo(endpointCache, ep, [endpointId, ingressRuleset, egressRuleset, flags], () => {
+    const value = L.endpoint.encode({ endpointId, ingressRuleset, egressRuleset, flags });
+    return ep.ips.map((ip) => hexEntry(encodeAddr(ip), value));
+  });
+}
+
+/** The peers row of one prefix. */
+export function peerEntries(p: PeerPrefix, peerClass: number): readonly HexEntry[] {
+  return memo(peerCache, p, [peerClass], () => [
+    hexEntry(L.peerKey.encode(peerPrefix(p.cidr)), L.peerValue.encode({ peerClass })),
+  ]);
+}

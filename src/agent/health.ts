@@ -12,6 +12,7 @@
  * Ready when the source is synced and the datapath has been programmed once.
  */
 import type { ReconcilerStatus } from './reconciler.js';
+import { describeSkipped } from './skipped.js';
 
 export interface HealthPolicy {
   readonly syncPeriodMs: number;
@@ -44,8 +45,17 @@ export function liveness(status: StatusFacts, now: number, p: HealthPolicy): Ver
     : { ok: false, reason: `no successful sync in ${Math.round(since / 1000)}s since start` };
 }
 
-export function readiness(status: Pick<ReconcilerStatus, 'cachesSynced' | 'programmed'>): Verdict {
+export function readiness(
+  status: Pick<ReconcilerStatus, 'cachesSynced' | 'programmed'> & Partial<Pick<ReconcilerStatus, 'skipped'>>,
+): Verdict {
   if (!status.cachesSynced) return { ok: false, reason: 'source not synced' };
   if (!status.programmed) return { ok: false, reason: 'datapath not programmed yet' };
-  return { ok: true, reason: 'source synced, datapath programmed' };
+  const skipped = status.skipped ?? [];
+  if (skipped.length === 0) return { ok: true, reason: 'source synced, datapath programmed' };
+  // Still ready: the rest is enforced. The skipped objects are named so an operator sees them.
+  const lines = skipped.map((s) => `\nskipped ${describeSkipped(s)}`).join('');
+  return {
+    ok: true,
+    reason: `source synced, datapath programmed; ${skipped.length} invalid object(s) skipped:${lines}`,
+  };
 }

@@ -23,6 +23,7 @@ import type { Source, SourceEvent } from '../source/types.js';
 import type { ClusterState, StateCounts } from '../state/cluster-state.js';
 import type { Logger } from '../util/log.js';
 import { ChangeLog } from './change-log.js';
+import { SkippedObjects, type SkippedObject } from './skipped.js';
 
 export type CompileFn = (snapshot: ClusterSnapshot, nodeName: string) => CompiledPolicy;
 export type NodeContextFn = (model: CompiledPolicy) => NodeContext | Promise<NodeContext>;
@@ -75,6 +76,8 @@ export interface ReconcilerStatus {
   readonly consecutiveFailures: number;
   readonly syncs: number;
   readonly failures: number;
+  /** Objects skipped as invalid; everything else stays enforced. */
+  readonly skipped: readonly SkippedObject[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -92,6 +95,7 @@ export class Reconciler {
   private stopped = false;
   /** State changes received, and how many of them the last successful apply included (`sluice lab apply` waits on these). */
   private readonly changeCount = { received: 0, enforced: 0 };
+  private readonly skipped = new SkippedObjects();
 
   constructor(options: ReconcilerOptions) {
     this.o = {
@@ -118,6 +122,7 @@ export class Reconciler {
       consecutiveFailures: 0,
       syncs: 0,
       failures: 0,
+      skipped: [],
     };
   }
 
@@ -152,7 +157,7 @@ export class Reconciler {
   }
 
   status(): ReconcilerStatus {
-    return { ...this.st, cachesSynced: this.o.source.synced };
+    return { ...this.st, cachesSynced: this.o.source.synced, skipped: this.skipped.list() };
   }
 
   /** Requests a sync: after the debounce interval, or folded into one already scheduled or running. */
@@ -183,6 +188,7 @@ export class Reconciler {
         return;
       case 'invalid': {
         const { kind, object, file, field } = event;
+        this.skipped.add(event);
         this.log.error({ kind, object, file, field }, `object skipped, the rest stays enforced: ${event.message}`);
         return;
       }
@@ -191,6 +197,7 @@ export class Reconciler {
       case 'add':
       case 'update':
       case 'delete':
+        this.skipped.clear(event.object.kind, event.object.id);
         if (!this.o.state.apply(event)) return;
         this.changeCount.received++;
         this.trigger(`${event.type} ${event.object.kind} ${event.object.id}`);

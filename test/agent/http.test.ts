@@ -46,6 +46,27 @@ for (const c of readyCases) {
   });
 }
 
+test('readiness names skipped invalid objects and stays ready', () => {
+  const v = readiness({
+    cachesSynced: true,
+    programmed: true,
+    skipped: [
+      {
+        kind: 'NetworkPolicy',
+        object: 'shop/bad',
+        file: 'api:networkpolicies',
+        field: 'spec.ingress[0].from[0].ipBlock.cidr',
+        message: 'invalid CIDR 10.0.0.0/33',
+      },
+    ],
+  });
+  assert.equal(v.ok, true);
+  assert.match(
+    v.reason,
+    /1 invalid object\(s\) skipped:\nskipped NetworkPolicy shop\/bad \(spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr\): invalid CIDR/,
+  );
+});
+
 function status(over: Partial<ReconcilerStatus>): ReconcilerStatus {
   return {
     startedAt: Date.now(),
@@ -57,6 +78,7 @@ function status(over: Partial<ReconcilerStatus>): ReconcilerStatus {
     lastDurationMs: undefined,
     lastError: undefined,
     consecutiveFailures: 0,
+    skipped: [],
     syncs: 0,
     failures: 0,
     ...over,

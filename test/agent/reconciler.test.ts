@@ -164,6 +164,13 @@ test('changes are logged once each, with what changed; invalid objects are logge
     error: new Error('x') as never,
   });
   assert.equal(sink.find('object skipped', { object: 'x/bad' }).length, 1);
+  assert.deepEqual(
+    reconciler.status().skipped.map((o) => [o.kind, o.object, o.field]),
+    [['NetworkPolicy', 'x/bad', 'spec.ingress[0].from[0].ipBlock.cidr']],
+    'the skipped policy is listed in the status (and /readyz)',
+  );
+  source.emit({ type: 'add', object: { kind: 'NetworkPolicy', id: 'x/bad', value: policy('x/bad', ingress(rule())) } });
+  assert.deepEqual(reconciler.status().skipped, [], 'a valid version clears it');
 });
 
 test('stop: stops the source, no apply afterwards', async (t) => {

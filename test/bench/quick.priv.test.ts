@@ -1,0 +1,61 @@
+/**
+ * `npm run bench -- --quick` as CI runs it (root only): every benchmark in
+ * bench/ at reduced size, the throughput run with all three configurations
+ * (no enforcement, eBPF, iptables) on real packets. It fails only when a
+ * datapath cannot program or enforce; the numbers are not checked. Writes
+ * into a temp dir, never docs/.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isRoot } from '../support/netns.js';
+
+const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
+const DOCS_REPORT = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
+const mtime = (path: string): number => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+
+function runQuick(out: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', RUN, '--quick', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+const cases = [
+  { name: 'report names every configuration', file: 'benchmarks.md', want: /no enforcement[\s\S]*eBPF[\s\S]*iptables/ },
+  { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
+  { name: 'report has the iptables rule count', file: 'benchmarks.md', want: /\| iptables \| 2,000 \|[^\n]*\| \d+ \|/ },
+  {
+    name: 'chart is an SVG with a curve per configuration',
+    file: 'benchmarks.svg',
+    want: /<svg[\s\S]*(<polyline[\s\S]*){3}/,
+  },
+];
+
+test(
+  'npm run bench -- --quick runs every datapath',
+  { skip: isRoot() ? false : 'needs root: network namespaces, bpffs, iptables', timeout: 240_000 },
+  async (t) => {
+    const out = mkdtempSync(join(tmpdir(), 'sluice-bench-quick-'));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const before = mtime(DOCS_REPORT);
+    const start = Date.now();
+    const r = await runQuick(out);
+    assert.equal(r.code, 0, r.output);
+    t.diagnostic(`quick bench took ${((Date.now() - start) / 1000).toFixed(0)} s`);
+    assert.equal(mtime(DOCS_REPORT), before, 'quick mode must not touch docs/benchmarks.md');
+    for (const c of cases) {
+      await t.test(c.name, () => assert.match(readFileSync(join(out, c.file), 'utf8'), c.want));
+    }
+  },
+);

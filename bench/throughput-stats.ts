@@ -64,3 +64,31 @@ export function requestsChart(points: readonly Point[], sizes: readonly number[]
     series,
   };
 }
+
+/**
+ * `config / none` for each point measured in the same repetition at the
+ * same size, tool and concurrency: the configurations of one repetition run
+ * within a minute of each other, so slow drift of a shared machine cancels.
+ */
+export function pairedRatios(points: readonly Point[], config: ConfigName, tool: Point['tool']): number[] {
+  const key = (p: Point): string => `${p.pods}/${p.rep}/${p.concurrency}`;
+  const base = new Map(points.filter((p) => p.config === 'none' && p.tool === tool).map((p) => [key(p), p.value]));
+  return points
+    .filter((p) => p.config === config && p.tool === tool)
+    .map((p) => p.value / (base.get(key(p)) ?? NaN))
+    .filter((r) => Number.isFinite(r));
+}
+
+/** Median over the no-enforcement points of (max − min) / median across repetitions: the noise floor. */
+export function baselineSpread(points: readonly Point[], tool: Point['tool']): number {
+  const groups = new Map<string, number[]>();
+  for (const p of points.filter((q) => q.config === 'none' && q.tool === tool)) {
+    const k = `${p.pods}/${p.concurrency}`;
+    groups.set(k, [...(groups.get(k) ?? []), p.value]);
+  }
+  const spreads = [...groups.values()].map((xs) => {
+    const s = summarize(xs);
+    return (s.max - s.min) / s.median;
+  });
+  return summarize(spreads).median;
+}

@@ -10,9 +10,18 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 
 import type { CompiledPolicy } from '../../model/compiled.js';
 import type { ApplyStats, Datapath, NodeContext } from '../types.js';
-import { attach, detach, podHooks, probeTcx, uplinkHooks, type AttachMode, type Hook } from './attach.js';
+import {
+  attach,
+  detach,
+  podHooks,
+  probeTcx,
+  uplinkHooks,
+  type AttachMode,
+  type AttachRecord,
+  type Hook,
+} from './attach.js';
 import { plan } from './encode.js';
-import { assignIds, idsFromNames } from './ids.js';
+import { assignIds, idsFromNames, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
 import { openPinned, pinFd, type MapRef } from './map-ops.js';
@@ -62,6 +71,8 @@ export class EbpfDatapath implements Datapath {
   private obj: BpfObject | undefined;
   private mode: AttachMode | undefined;
   private readonly mirror = new PlannedMirror();
+  /** Ids and attachments as the last apply left them in sluice_names. */
+  private known: { ids: IdState; names: NamesState } | undefined;
 
   constructor(private readonly options: EbpfDatapathOptions = {}) {
     this.pinRoot = options.pinRoot ?? '/sys/fs/bpf/sluice';
@@ -80,6 +91,7 @@ export class EbpfDatapath implements Datapath {
 
   close(): Promise<void> {
     this.mirror.forget();
+    this.known = undefined;
     this.obj?.close();
     this.obj = undefined;
     return Promise.resolve();
@@ -88,9 +100,15 @@ export class EbpfDatapath implements Datapath {
   private applySync(model: CompiledPolicy, node: NodeContext): ApplyStats {
     const obj = this.load();
     const refs = this.refs(obj);
-    const names = readNames(refs.names);
-    const stats = writePlan(refs, plan(model, node, idsFromNames(names.rows)), this.mirror);
-    this.syncAttachments(obj, refs.names, node, names);
+    // While the mirror is trusted, sluice_names holds what this process left: skip reading it back.
+    const known = this.mirror.trusted(refs) ? this.known : undefined;
+    this.known = undefined;
+    let names = known?.names ?? readNames(refs.names);
+    const p = plan(model, node, known?.ids ?? idsFromNames(names.rows));
+    const stats = writePlan(refs, p, this.mirror);
+    if (known !== undefined && this.mirror.readBack) names = readNames(refs.names);
+    const attachments = this.syncAttachments(obj, refs.names, node, names);
+    this.known = { ids: p.ids, names: { rows: [], attachments } };
     return stats;
   }
 
@@ -179,19 +197,27 @@ export class EbpfDatapath implements Datapath {
   }
 
   /** Attaches every listed interface (again: replacing atomically), detaches those no longer listed. */
-  private syncAttachments(obj: BpfObject, names: MapRef, node: NodeContext, state: NamesState): void {
+  private syncAttachments(
+    obj: BpfObject,
+    names: MapRef,
+    node: NodeContext,
+    state: NamesState,
+  ): NamesState['attachments'] {
     const wanted = this.wantedHooks(obj, node);
     const previous = new Map([...state.attachments].map(([iface, a]) => [iface, a.id]));
     const ids = assignIds(previous, wanted.keys());
     const mode = this.attachMode(obj, [...wanted.keys()]);
     const failures: unknown[] = [];
+    const after = new Map<string, { id: number; record: AttachRecord }>();
     for (const [iface, hooks] of wanted) {
       const id = ids.get(iface) ?? 0;
       const previousRecord = state.attachments.get(iface)?.record;
       try {
         // Recorded before touching the interface, so a crash in between still leaves cleanup a trace.
         if (previousRecord === undefined) writeAttachment(names, id, { iface, flags: MODE_FLAG[mode] });
-        writeAttachment(names, id, attach(this.pinRoot, iface, mode, hooks, previousRecord));
+        const record = attach(this.pinRoot, iface, mode, hooks, previousRecord);
+        writeAttachment(names, id, record);
+        after.set(iface, { id, record });
       } catch (err) {
         failures.push(err);
       }
@@ -203,10 +229,12 @@ export class EbpfDatapath implements Datapath {
     }
     // One missing interface must not keep the others unenforced: attach all, then report.
     if (failures.length > 0) throw failures[0];
+    return after;
   }
 
   private cleanupSync(): void {
     this.mirror.forget();
+    this.known = undefined;
     const path = `${this.pinRoot}/${L.MAPS.names.name}`;
     if (existsSync(path)) {
       const fd = openPinned(path);

@@ -20,11 +20,19 @@
 
 import ipaddr from 'ipaddr.js';
 
-import { ANY_CLASS, WORLD_CLASS, type CompiledPolicy, type Direction, type AllowTuple } from '../../model/compiled.js';
+import {
+  ANY_CLASS,
+  WORLD_CLASS,
+  type AllowTuple,
+  type CompiledPolicy,
+  type Direction,
+  type RuleSet,
+} from '../../model/compiled.js';
 import type { Protocol } from '../../model/k8s.js';
 import type { NodeContext } from '../types.js';
 import { mapAddr, peerPrefix } from './addr.js';
-import { endpointEntries, peerEntries, ruleSetEntries, type HexEntry } from './encode-cache.js';
+import { endpointEntries, hexEntry, peerEntries, ruleSetEntries, type HexEntry } from './encode-cache.js';
+import { changedSince, PartsAssembler } from './encode-delta.js';
 import { assignIds, ID_KINDS, KIND_CODE, NAME_BYTES, storedName, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { portRangeToPrefixes } from './port-prefix.js';
@@ -165,8 +173,11 @@ function ruleSetUses(model: CompiledPolicy): Map<string, Set<Direction>> {
   return uses;
 }
 
+/** Policy rows are assembled per rule set, patching the previous plan's map. */
+const policyParts = new PartsAssembler<RuleSet>();
+
 function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
-  const out = new EntryBuilder();
+  const lists = new Map<RuleSet, readonly HexEntry[]>();
   const uses = ruleSetUses(model);
   for (const rs of model.ruleSets) {
     const dirs = uses.get(rs.key);
@@ -180,8 +191,13 @@ function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
       };
     });
     const directions = [...dirs].sort().map((d) => L.DIRECTION[d]);
-    out.addAll(ruleSetEntries(rs, ruleset, directions, tupleIds, tupleKeys));
+    lists.set(rs, ruleSetEntries(rs, ruleset, directions, tupleIds, tupleKeys));
   }
+  const assembled = policyParts.assemble(lists);
+  if (assembled !== undefined) return assembled;
+  // Rule sets sharing a key (a model breaking its invariants): first one wins.
+  const out = new EntryBuilder();
+  for (const list of lists.values()) out.addAll(list);
   return out.entries;
 }
 
@@ -191,11 +207,22 @@ export function nameValue(text: string, flags = 0): Buffer {
   return L.name.encode({ flags, name: bytes });
 }
 
+/** Name rows of the previous plan by kind, id and name: most are the same from one plan to the next. */
+let nameRows = new Map<string, HexEntry>();
+
 function encodeNames(ids: IdState): Entries {
   const out = new EntryBuilder();
+  const rows = new Map<string, HexEntry>();
   for (const kind of ID_KINDS) {
-    for (const [key, id] of ids[kind]) out.add(L.nameKey.encode({ kind: KIND_CODE[kind], id }), nameValue(key));
+    const code = KIND_CODE[kind];
+    for (const [key, id] of ids[kind]) {
+      const memo = `${code}/${id}/${key}`;
+      const row = nameRows.get(memo) ?? hexEntry(L.nameKey.encode({ kind: code, id }), nameValue(key));
+      rows.set(memo, row);
+      out.addAll([row]);
+    }
   }
+  nameRows = rows;
   return out.entries;
 }
 
@@ -225,6 +252,17 @@ export interface MapDiff {
 export function diff(current: Entries, desired: Entries): MapDiff {
   const upserts: Entry[] = [];
   const deletes: Buffer[] = [];
+  const changed = changedSince(current, desired);
+  if (changed !== undefined) {
+    for (const hex of changed) {
+      const want = desired.get(hex);
+      const have = current.get(hex);
+      if (want === undefined) {
+        if (have !== undefined) deletes.push(have.key);
+      } else if (have === undefined || (have !== want && !have.value.equals(want.value))) upserts.push(want);
+    }
+    return { upserts, deletes };
+  }
   for (const [hex, want] of desired) {
     const have = current.get(hex);
     if (have === undefined || (have !== want && !have.value.equals(want.value))) upserts.push(want);

@@ -129,18 +129,30 @@ export class PlannedMirror {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether the last current() read the maps back (rather than trusting the mirror). */
+  readBack = true;
+
   forget(): void {
     this.state = undefined;
+  }
+
+  /** Whether the mirror may stand for the maps, unless the apply changes nothing. */
+  trusted(refs: PlannedRefs): boolean {
+    const s = this.state;
+    return (
+      s !== undefined && this.now() - s.readAt < this.maxAgeMs && readConfig(refs.config).policyGen === s.policyGen
+    );
   }
 
   /** The diff from the maps' entries to `p`, from the mirror when it can be trusted, and when they were read. */
   current(refs: PlannedRefs, p: Plan): { diffs: Record<PlannedMap, MapDiff>; readAt: number } {
     const s = this.state;
-    const fresh = s !== undefined && this.now() - s.readAt < this.maxAgeMs;
-    if (fresh && readConfig(refs.config).policyGen === s.policyGen) {
+    this.readBack = false;
+    if (s !== undefined && this.trusted(refs)) {
       const diffs = diffAll(s.entries, p);
       if (!empty(diffs)) return { diffs, readAt: s.readAt };
     }
+    this.readBack = true;
     return { diffs: diffAll(readPlanned(refs), p), readAt: this.now() };
   }
 

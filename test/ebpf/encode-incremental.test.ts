@@ -11,7 +11,9 @@ import { test } from 'node:test';
 
 import { compile, createCompiler } from '../../src/compiler/compile.js';
 import { diff, PLANNED_MAPS, plan, type Entries, type Plan } from '../../src/datapath/ebpf/encode.js';
+import { policyKey } from '../../src/datapath/ebpf/encode-cache.js';
 import { emptyIds } from '../../src/datapath/ebpf/ids.js';
+import * as L from '../../src/datapath/ebpf/layout.js';
 import type { NodeContext } from '../../src/datapath/types.js';
 import type { ClusterSnapshot } from '../../src/model/k8s.js';
 import {
@@ -98,5 +100,18 @@ test('a plan of the same model reuses the previous maps unchanged', () => {
   for (const m of PLANNED_MAPS) {
     const d = diff(first.maps[m], again.maps[m]);
     assert.equal(d.upserts.length + d.deletes.length, 0, m);
+  }
+});
+
+test('the fast policy key writer matches the layout codec', () => {
+  for (const [prefixlen, ruleset, peerClass, direction, protocol, dport] of [
+    [72, 1, 0, 0, 0, 0],
+    [96, 0x01020304, 0xfffffffe, 1, 132, 65535],
+    [85, 7, 3, 1, 6, 8064],
+  ] as const) {
+    assert.deepEqual(
+      policyKey(prefixlen, ruleset, peerClass, direction, protocol, dport),
+      L.policyKey.encode({ prefixlen, ruleset, peerClass, direction, protocol, dport }),
+    );
   }
 });

@@ -65,6 +65,28 @@ const ruleSetCache = new WeakMap<RuleSet, Cached>();
 const endpointCache = new WeakMap<Endpoint, Cached>();
 const peerCache = new WeakMap<PeerPrefix, Cached>();
 
+/** L.policyKey.encode without the generic codec's per-field checks (the hot loop of a full sync). */
+export function policyKey(
+  prefixlen: number,
+  ruleset: number,
+  peerClass: number,
+  direction: number,
+  protocol: number,
+  dport: number,
+): Buffer {
+  const key = Buffer.alloc(POLICY_KEY_SIZE);
+  key.writeUInt32LE(prefixlen, 0);
+  key.writeUInt32BE(ruleset, 4);
+  key.writeUInt32BE(peerClass, 8);
+  key.writeUInt8(direction, 12);
+  key.writeUInt8(protocol, 13);
+  key.writeUInt16BE(dport, 14);
+  return key;
+}
+
+const POLICY_KEY_SIZE = 16;
+if (L.policyKey.size !== POLICY_KEY_SIZE) throw new Error('encode-cache: sluice_policy_key layout changed');
+
 /** What one tuple's rows need besides the rule set: its ids, resolved by the caller. */
 export interface TupleIds {
   readonly peerClass: number;
@@ -97,7 +119,7 @@ export function ruleSetEntries(
       });
       for (const direction of directions) {
         for (const k of tupleKeys(t)) {
-          out.push(hexEntry(L.policyKey.encode({ ...k, ruleset, peerClass, direction }), value));
+          out.push(hexEntry(policyKey(k.prefixlen, ruleset, peerClass, direction, k.protocol, k.dport), value));
         }
       }
     });

@@ -15,6 +15,7 @@
  * `destroy()` kills the helper processes and deletes the namespaces, which
  * removes their veths, rules and sets. Call it from `after`/`t.after`.
  */
+import { run, sysctl } from '../../src/lab/netns.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -247,28 +248,6 @@ function ipBatch(ns: string, cmds: readonly string[]): Promise<string> {
   return run('ip', ['-n', ns, '-batch', '-'], `${cmds.join('\n')}\n`);
 }
 
-function sysctl(ns: string, settings: readonly string[]): Promise<string> {
-  return run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings]);
-}
-
-/** Runs a command and resolves with its stdout; rejects with its stderr on a non-zero exit. */
-export function run(cmd: string, args: readonly string[], stdin?: string, allowFailure = false): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.stdin.on('error', () => undefined);
-    child.on('close', (code) => {
-      if (code === 0 || allowFailure) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`));
-    });
-    child.stdin.end(stdin ?? '');
-  });
-}
-
 interface Reply {
   readonly id: number;
   readonly ok: boolean;
@@ -363,3 +342,5 @@ function pingOk(ns: string, script: string, host: string): Promise<boolean> {
 }
 
 const startAgent = (ns: string): Promise<Agent> => Agent.start(ns);
+
+export { run };

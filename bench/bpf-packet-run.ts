@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 
-import { mapAddr } from '../src/datapath/ebpf/addr.js';
+import { mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
 import * as L from '../src/datapath/ebpf/layout.js';
 import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../src/datapath/ebpf/object.js';
@@ -13,7 +13,7 @@ import { RingBufferReader } from '../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../src/datapath/ebpf/test-run.js';
 import { packet } from '../test/ebpf/packets.js';
 import {
-  CASES,
+  casesFor,
   ENDPOINTS_DEFAULT_MAX,
   NODE_ADDR,
   endpointRows,
@@ -94,9 +94,35 @@ function loadSized(objPath: string, dir: string, endpointsMax: number, objs: Bpf
   return { sluice, map: (spec) => ({ fd: sluice.mapFd(spec.name), name: spec.name }) };
 }
 
+/** A map the object may lack (an older build under --compare). */
+function optionalMap(m: Loaded['map'], spec: L.MapSpec): MapRef | undefined {
+  try {
+    return m(spec);
+  } catch {
+    return undefined;
+  }
+}
+
 function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omit<ScaleInfo, 'endpointsMax'> {
   mapUpdateMany(m(L.MAPS.endpoints), endpointRows(pods));
-  mapUpdateMany(m(L.MAPS.peers), peerRows(pods));
+  const peers = peerRows(pods);
+  const addrsMap = optionalMap(m, L.MAPS.peerAddrs);
+  mapUpdateMany(m(L.MAPS.peers), peers.prefixes);
+  if (addrsMap !== undefined) {
+    mapUpdateMany(
+      addrsMap,
+      peers.addrs.map((a) => [L.addrKey.encode(mapAddr(a.ip)), L.peerValue.encode({ peerClass: a.peerClass })]),
+    );
+  } else {
+    // An object from before sluice_peer_addrs (--compare): single addresses are /32s in the trie.
+    mapUpdateMany(
+      m(L.MAPS.peers),
+      peers.addrs.map((a) => [
+        L.peerKey.encode(peerPrefix(`${a.ip}/32`)),
+        L.peerValue.encode({ peerClass: a.peerClass }),
+      ]),
+    );
+  }
   mapUpdateMany(
     m(L.MAPS.policy),
     policy.map((r) => [r.key, r.value]),
@@ -105,7 +131,9 @@ function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omi
   return {
     pods,
     endpoints: mapKeys(m(L.MAPS.endpoints), L.addrKey.size).length,
-    peers: mapKeys(m(L.MAPS.peers), L.peerKey.size).length,
+    peers:
+      mapKeys(m(L.MAPS.peers), L.peerKey.size).length +
+      (addrsMap === undefined ? 0 : mapKeys(addrsMap, L.addrKey.size).length),
     policy: mapKeys(m(L.MAPS.policy), L.policyKey.size).length,
   };
 }
@@ -115,7 +143,7 @@ function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omi
  * hit none; a rejudged case must judge again on its second run.
  */
 function checkPaths(l: Loaded, reader: RingBufferReader, events: number[], pods: number): void {
-  for (const c of CASES) {
+  for (const c of casesFor(pods)) {
     reader.consume();
     events.length = 0;
     const runs = c.variant === 'rejudged' ? 2 : 1;
@@ -153,12 +181,12 @@ export function runScale(
       );
     const events: number[] = [];
     reader = new RingBufferReader(l.map(L.MAPS.events).fd, (data) => events.push(L.event.decode(data).reason));
-    for (const c of CASES) if (c.prime) progTestRun(l.sluice.programFd(c.prime.prog), packet(c.prime.pkt));
+    for (const c of casesFor(pods)) if (c.prime) progTestRun(l.sluice.programFd(c.prime.prog), packet(c.prime.pkt));
     setConfig(L.CONFIG_FLAGS.eventsAllow);
     checkPaths(l, reader, events, pods);
     setConfig(0);
     const ns = new Map<string, Sample>();
-    for (const c of CASES) {
+    for (const c of casesFor(pods)) {
       const prog = l.sluice.programFd(c.prog);
       ns.set(c.name, measure(prog, packet(c.pkt), c.want, c.name, o));
       reader.consume();

@@ -32,8 +32,10 @@ function podIp(i: number): string {
   return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
 }
 const podClass = (i: number): number => 1 + (i % RULE_SETS);
-/** A pod that exists when pods > 0 (and is then a /32 in sluice_peers); denied by rule set 1. */
+/** A pod that exists when pods > 0 (then a single-address peer); denied by rule set 1. */
 export const POD_PEER = podIp(0);
+/** Pod 7 (peer class 8) when pods > 7: rule set 1 allows ingress from class 8 on any protocol. */
+const POD_CLIENT = podIp(7);
 
 // ---------------------------------------------------------------------------
 // Map contents
@@ -123,14 +125,21 @@ export function endpointRows(pods: number): [Buffer, Buffer][] {
   return rows;
 }
 
-export function peerRows(pods: number): [Buffer, Buffer][] {
+export interface PeerRows {
+  /** sluice_peers: the two client networks. */
+  readonly prefixes: [Buffer, Buffer][];
+  /** Single addresses: the tested pod and one per further pod, as the planner writes them. */
+  readonly addrs: readonly { readonly ip: string; readonly peerClass: number }[];
+}
+
+export function peerRows(pods: number): PeerRows {
   const row = (cidr: string, peerClass: number): [Buffer, Buffer] => [
     L.peerKey.encode(peerPrefix(cidr)),
     L.peerValue.encode({ peerClass }),
   ];
-  const rows = [row(CLIENT_CIDR, CLIENT_CLASS), row(EGRESS_CIDR, EGRESS_CLASS), row(`${SERVER}/32`, 1)];
-  for (let i = 0; i < pods; i++) rows.push(row(`${podIp(i)}/32`, podClass(i)));
-  return rows;
+  const addrs = [{ ip: SERVER, peerClass: 1 }];
+  for (let i = 0; i < pods; i++) addrs.push({ ip: podIp(i), peerClass: podClass(i) });
+  return { prefixes: [row(CLIENT_CIDR, CLIENT_CLASS), row(EGRESS_CIDR, EGRESS_CLASS)], addrs };
 }
 
 // ---------------------------------------------------------------------------
@@ -162,6 +171,12 @@ export interface Case {
    * layout, so objects of different versions can be compared.
    */
   readonly prime?: { readonly prog: string; readonly pkt: PacketSpec };
+  /** Run only at scales with at least this many further pods (its peer is one of them). */
+  readonly minPods?: number;
+}
+
+export function casesFor(pods: number): readonly Case[] {
+  return CASES.filter((c) => pods >= (c.minPods ?? 0));
 }
 
 const tcp = (src: string, sport: number, dst: string, dport: number, tcpFlags: number): PacketSpec => ({
@@ -229,6 +244,15 @@ export const CASES: readonly Case[] = [
     pkt: tcp(SERVER, 41001, EGRESS_DST, 443, TCP.syn | TCP.rst),
     want: TC_ACT_OK,
     event: 'policy',
+  },
+  {
+    name: 'to_pod new flow from a pod, allowed',
+    variant: 'rejudged',
+    prog: 'sluice_to_pod',
+    pkt: tcp(POD_CLIENT, 40003, SERVER, 5000, TCP.syn | TCP.rst),
+    want: TC_ACT_OK,
+    event: 'policy',
+    minPods: 8,
   },
   {
     name: 'to_pod new flow, denied',

@@ -41,7 +41,7 @@ enum sluice_reason {
 	SLUICE_REASON_NO_POLICY = 3, /* deny: isolated, no tuple matched */
 	SLUICE_REASON_CT_ESTABLISHED = 4, /* allow: flow already in ct */
 	SLUICE_REASON_CT_REPLY = 5, /* allow: reverse flow in ct */
-	SLUICE_REASON_HOST = 6, /* allow: from a node address (ingress) */
+	SLUICE_REASON_HOST = 6, /* allow: from a node address (ingress), no tuple matched */
 	SLUICE_REASON_ENDPOINT_UNKNOWN = 7, /* local address not in endpoints */
 	SLUICE_REASON_FRAGMENT = 8, /* allow: first fragment was allowed */
 	SLUICE_REASON_FRAGMENT_UNKNOWN = 9, /* deny: no allowed first fragment */
@@ -101,7 +101,7 @@ enum sluice_config_flags {
 	SLUICE_CFG_EVENTS_NO_DENY = 1 << 1, /* stop emitting deny events */
 };
 
-/* Shared by sluice_endpoints and sluice_host_addrs (HASH). */
+/* Shared by sluice_endpoints, sluice_host_addrs and sluice_peer_addrs (HASH). */
 struct sluice_addr_key {
 	__u8 family;
 	__u8 pad[3];
@@ -133,7 +133,9 @@ _Static_assert(sizeof(struct sluice_service_value) == 4, "sluice_service_value")
 /*
  * sluice_peers LPM trie. prefixlen counts the 32 bits of family+pad and then
  * address bits: a v4 /24 is 32 + 24, a v6 /64 is 32 + 64. The family byte is
- * therefore always fully matched. No match means peer class 0 (world).
+ * therefore always fully matched. It holds prefixes shorter than an address;
+ * single addresses (/32, /128) are in the sluice_peer_addrs hash, looked up
+ * first. No match in either means peer class 0 (world).
  */
 struct sluice_peer_key {
 	__u32 prefixlen;
@@ -143,7 +145,7 @@ struct sluice_peer_key {
 };
 _Static_assert(sizeof(struct sluice_peer_key) == 24, "sluice_peer_key");
 
-struct sluice_peer_value {
+struct sluice_peer_value { /* of sluice_peers and sluice_peer_addrs */
 	/* 0 (world) is stored only for except atoms inside a wider prefix. */
 	__u32 peer_class;
 };

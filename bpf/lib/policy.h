@@ -28,6 +28,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_host_addrs SEC(".maps");
 
+/*
+ * Peer classes of single addresses (pod addresses, /32 and /128 ipBlocks):
+ * looked up before sluice_peers, whose trie then holds only wider prefixes.
+ * A hash lookup costs the same at 10 or 10,000 pods; a trie walk deepens
+ * with every /32 it holds.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_addr_key);
+	__type(value, struct sluice_peer_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_peer_addrs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 65536);
@@ -79,12 +94,21 @@ static __always_inline int sluice_is_host(__u8 family, const __u8 *addr)
 	return bpf_map_lookup_elem(&sluice_host_addrs, &k) != NULL;
 }
 
-/* Longest-prefix match; class 0 (world) when nothing matches. */
+/*
+ * The exact address first, then the longest prefix; class 0 (world) when
+ * nothing matches. An exact entry is the longest prefix there can be, so
+ * the split changes nothing but the cost.
+ */
 static __always_inline __u32 sluice_peer_class(__u8 family, const __u8 *addr)
 {
 	struct sluice_peer_value *v;
 	struct sluice_peer_key k = {};
+	struct sluice_addr_key a;
 
+	sluice_addr_key_fill(&a, family, addr);
+	v = bpf_map_lookup_elem(&sluice_peer_addrs, &a);
+	if (v)
+		return v->peer_class;
 	k.prefixlen = SLUICE_PEER_PREFIX_BASE +
 		      (family == SLUICE_FAMILY_V4 ? 32 : 128);
 	k.family = family;
@@ -116,10 +140,6 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		d->reason = SLUICE_REASON_NOT_ISOLATED;
 		return;
 	}
-	if (dir == SLUICE_DIR_INGRESS && sluice_is_host(family, peer)) {
-		d->reason = SLUICE_REASON_HOST;
-		return;
-	}
 	d->peer_class = sluice_peer_class(family, peer);
 	k.ruleset = bpf_htonl(dir == SLUICE_DIR_INGRESS ? ep->ingress_ruleset :
 							 ep->egress_ruleset);
@@ -141,6 +161,14 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		v = bpf_map_lookup_elem(&sluice_policy, &k);
 	}
 	if (!v) {
+		/*
+		 * Node addresses reach pods (kubelet probes). Checked only for
+		 * what policy denies: an allowed flow skips the lookup.
+		 */
+		if (dir == SLUICE_DIR_INGRESS && sluice_is_host(family, peer)) {
+			d->reason = SLUICE_REASON_HOST;
+			return;
+		}
 		d->verdict = SLUICE_VERDICT_DENY;
 		d->reason = SLUICE_REASON_NO_POLICY;
 		return;

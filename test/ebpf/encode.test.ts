@@ -72,6 +72,10 @@ function render(p: Plan): Record<string, string[]> {
       const key = L.peerKey.decode(k);
       return `${addrText(key.family, key.addr)}/${key.prefixlen - 32} ${name('peerClass', L.peerValue.decode(v).peerClass)}`;
     }),
+    peerAddrs: rows(p.maps.peerAddrs, (k, v) => {
+      const key = L.addrKey.decode(k);
+      return `${addrText(key.family, key.addr)} ${name('peerClass', L.peerValue.decode(v).peerClass)}`;
+    }),
     policy: rows(p.maps.policy, (k, v) => {
       const key = L.policyKey.decode(k);
       const val = L.policyValue.decode(v);
@@ -100,6 +104,7 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       hostAddrs: ['10.0.0.254'],
       services: ['10.96.0.0/12', 'fd00:96::/112'],
       peers: [],
+      peerAddrs: [],
       policy: [],
     },
   },
@@ -117,7 +122,8 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
     ),
     want: {
       endpoints: ['10.0.1.1 x/a I- in=1 out=0', '10.0.1.2 x/b -- in=0 out=0'],
-      peers: ['10.0.1.2/32 #1'],
+      peers: [],
+      peerAddrs: ['10.0.1.2 #1'],
       policy: [
         'rs1 #1 in tcp/80/16 → x/np#0',
         'rs1 #1 in tcp/8000/10 → x/np#0',
@@ -163,7 +169,12 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       [A, pod('x/c', '10.0.2.1', { app: 'b' }, onNode('node-b'))],
       [policy('x/np', selA, ingress(rule([podPeer(sel({ app: 'b' }))])))],
     ),
-    want: { endpoints: ['10.0.1.1 x/a I- in=1 out=0'], peers: ['10.0.2.1/32 #1'], policy: ['rs1 #1 in any → x/np#0'] },
+    want: {
+      endpoints: ['10.0.1.1 x/a I- in=1 out=0'],
+      peers: [],
+      peerAddrs: ['10.0.2.1 #1'],
+      policy: ['rs1 #1 in any → x/np#0'],
+    },
   },
 ];
 
@@ -253,7 +264,7 @@ test('ids: rebuilt from the names map entries', () => {
   const restored = idsFromNames([...rows, { kind: L.NAME_KIND.attachment, id: 1, name: 'veth0' }]);
   assert.deepEqual(restored, first.ids);
   const again = plan(compile(base, 'node-a'), NODE, restored);
-  for (const m of ['names', 'endpoints', 'peers', 'policy'] as const) {
+  for (const m of ['names', 'endpoints', 'peers', 'peerAddrs', 'policy'] as const) {
     const d = diff(first.maps[m], again.maps[m]);
     assert.equal(d.upserts.length + d.deletes.length, 0, `${m}: no change after a restart`);
   }

@@ -72,8 +72,14 @@ export class Fixture {
   fill(setup: MapSetup): void {
     for (const e of setup.endpoints ?? []) this.endpoint(e);
     for (const p of setup.peers ?? []) {
-      const key = L.peerKey.encode(peerPrefix(p.cidr));
-      mapUpdate(this.map(L.MAPS.peers), key, L.peerValue.encode({ peerClass: p.peerClass }));
+      // As the planner writes them: single addresses in the hash, wider prefixes in the trie.
+      const { family, addr, prefixlen } = peerPrefix(p.cidr);
+      const value = L.peerValue.encode({ peerClass: p.peerClass });
+      if (prefixlen - L.PREFIX.peerBase === (family === L.FAMILY.v4 ? 32 : 128)) {
+        mapUpdate(this.map(L.MAPS.peerAddrs), L.addrKey.encode({ family, addr }), value);
+      } else {
+        mapUpdate(this.map(L.MAPS.peers), L.peerKey.encode({ family, addr, prefixlen }), value);
+      }
     }
     for (const t of setup.tuples ?? []) this.tuple(t);
     for (const s of setup.services ?? []) {

@@ -7,6 +7,8 @@
  * (little endian on every architecture sluice targets).
  */
 
+import { zeroed } from '../../util/bytes.js';
+
 export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'bytes' | 'pad';
 
 const KIND_SIZE: Readonly<Record<Exclude<FieldKind, 'bytes' | 'pad'>, number>> = {
@@ -139,7 +141,7 @@ export function defineStruct<const F extends readonly FieldDef[]>(c: string, def
     size,
     fields,
     encode(value) {
-      const buf = Buffer.alloc(size);
+      const buf = zeroed(size);
       const record = value as Record<string, unknown>;
       for (const field of fields) {
         if (field.ts !== undefined) writeField(buf, field, record[field.ts], c);

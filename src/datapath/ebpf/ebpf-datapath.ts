@@ -144,6 +144,7 @@ export class EbpfDatapath implements Datapath {
       [L.MAPS.endpoints, c.endpoints],
       [L.MAPS.stats, stats],
       [L.MAPS.peers, c.peers],
+      [L.MAPS.peerAddrs, c.peers],
       [L.MAPS.policy, c.policy],
       [L.MAPS.names, c.names],
     ];
@@ -170,6 +171,7 @@ export class EbpfDatapath implements Datapath {
       hostAddrs: ref(L.MAPS.hostAddrs),
       services: ref(L.MAPS.services),
       peers: ref(L.MAPS.peers),
+      peerAddrs: ref(L.MAPS.peerAddrs),
       policy: ref(L.MAPS.policy),
       endpoints: ref(L.MAPS.endpoints),
       config: ref(L.MAPS.config),

@@ -13,6 +13,7 @@ import type { AllowTuple, Endpoint, PeerPrefix, RuleSet } from '../../model/comp
 import { peerPrefix } from './addr.js';
 import type { Entry } from './encode.js';
 import * as L from './layout.js';
+import { zeroed } from '../../util/bytes.js';
 
 /** An entry with the hex of its key, as the Entries maps are keyed. */
 export interface HexEntry {
@@ -74,7 +75,7 @@ export function policyKey(
   protocol: number,
   dport: number,
 ): Buffer {
-  const key = Buffer.alloc(POLICY_KEY_SIZE);
+  const key = zeroed(POLICY_KEY_SIZE);
   key.writeUInt32LE(prefixlen, 0);
   key.writeUInt32BE(ruleset, 4);
   key.writeUInt32BE(peerClass, 8);
@@ -144,9 +145,17 @@ export function endpointEntries(
   });
 }
 
-/** The peers row of one prefix. */
+/**
+ * The row of one prefix: a sluice_peer_addrs row (key L.addrKey) for a single
+ * address, a sluice_peers row (key L.peerKey) for a wider prefix.
+ */
 export function peerEntries(p: PeerPrefix, peerClass: number): readonly HexEntry[] {
-  return memo(peerCache, p, [peerClass], () => [
-    hexEntry(L.peerKey.encode(peerPrefix(p.cidr)), L.peerValue.encode({ peerClass })),
-  ]);
+  return memo(peerCache, p, [peerClass], () => {
+    const value = L.peerValue.encode({ peerClass });
+    const { family, addr, prefixlen } = peerPrefix(p.cidr);
+    const single = prefixlen - L.PREFIX.peerBase === (family === L.FAMILY.v4 ? 32 : 128);
+    return [
+      hexEntry(single ? L.addrKey.encode({ family, addr }) : L.peerKey.encode({ family, addr, prefixlen }), value),
+    ];
+  });
 }

@@ -10,7 +10,8 @@
  * - services:   NodeContext.serviceCidrs (egress to them is judged after
  *               DNAT, see bpf/lib/service.h);
  * - peers:      peerPrefixes → peer class id (WORLD_CLASS → 0, stored for
- *               except atoms so they shadow the wider prefix);
+ *               except atoms so they shadow the wider prefix); single
+ *               addresses go to peerAddrs (a hash, looked up first);
  * - policy:     per (rule set, direction) used by an endpoint, each tuple:
  *               protocol ANY → prefix cut before protocol; a port range →
  *               its port prefixes; ANY_CLASS → SLUICE_PEER_CLASS_ANY, which
@@ -36,6 +37,7 @@ import { changedSince, PartsAssembler } from './encode-delta.js';
 import { assignIds, ID_KINDS, KIND_CODE, NAME_BYTES, storedName, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { portRangeToPrefixes } from './port-prefix.js';
+import { zeroed } from '../../util/bytes.js';
 
 export interface Entry {
   readonly key: Buffer;
@@ -45,7 +47,7 @@ export interface Entry {
 /** Entries by hex of the key bytes. */
 export type Entries = ReadonlyMap<string, Entry>;
 
-export const PLANNED_MAPS = ['names', 'hostAddrs', 'services', 'peers', 'policy', 'endpoints'] as const;
+export const PLANNED_MAPS = ['names', 'hostAddrs', 'services', 'peers', 'peerAddrs', 'policy', 'endpoints'] as const;
 export type PlannedMap = (typeof PLANNED_MAPS)[number];
 
 export type MapContents = Readonly<Record<PlannedMap, Entries>>;
@@ -142,10 +144,15 @@ function encodeServices(node: NodeContext): Entries {
   return out.entries;
 }
 
-function encodePeers(model: CompiledPolicy, ids: IdState): Entries {
-  const out = new EntryBuilder();
-  for (const p of model.peerPrefixes) out.addAll(peerEntries(p, classId(ids, p.peerClass)));
-  return out.entries;
+/** sluice_peers (wider prefixes) and sluice_peer_addrs (single addresses). */
+function encodePeers(model: CompiledPolicy, ids: IdState): { peers: Entries; peerAddrs: Entries } {
+  const prefixes = new EntryBuilder();
+  const addrs = new EntryBuilder();
+  for (const p of model.peerPrefixes) {
+    const rows = peerEntries(p, classId(ids, p.peerClass));
+    for (const r of rows) (r.entry.key.length === L.addrKey.size ? addrs : prefixes).addAll([r]);
+  }
+  return { peers: prefixes.entries, peerAddrs: addrs.entries };
 }
 
 /** The policy trie keys of one tuple (without ruleset/class/direction). */
@@ -202,7 +209,7 @@ function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
 }
 
 export function nameValue(text: string, flags = 0): Buffer {
-  const bytes = Buffer.alloc(NAME_BYTES - 1);
+  const bytes = zeroed(NAME_BYTES - 1);
   bytes.write(storedName(text), 'utf8');
   return L.name.encode({ flags, name: bytes });
 }
@@ -235,7 +242,7 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
       names: encodeNames(ids),
       hostAddrs: encodeHostAddrs(node),
       services: encodeServices(node),
-      peers: encodePeers(model, ids),
+      ...encodePeers(model, ids),
       policy: encodePolicy(model, ids),
       endpoints: encodeEndpoints(model, ids),
     },

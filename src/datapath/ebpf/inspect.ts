@@ -110,14 +110,23 @@ export interface PeerInfo {
   readonly peerClass: number;
 }
 
+/** Both peer maps as one prefix table: sluice_peers' prefixes and sluice_peer_addrs' addresses (as /32 or /128). */
 export function readPeers(pinRoot: string): PeerInfo[] {
-  return withPinnedMap(pinRoot, L.MAPS.peers, (ref) =>
+  const prefixes = withPinnedMap(pinRoot, L.MAPS.peers, (ref) =>
     [...readEntries(ref, L.MAPS.peers).values()].map((e) => {
       const key = L.peerKey.decode(e.key);
       const bits = key.prefixlen - L.PREFIX.peerBase;
       return { cidr: `${addrText(key.family, key.addr)}/${bits}`, peerClass: L.peerValue.decode(e.value).peerClass };
     }),
-  ).sort((a, b) => a.peerClass - b.peerClass || a.cidr.localeCompare(b.cidr));
+  );
+  const addrs = withPinnedMap(pinRoot, L.MAPS.peerAddrs, (ref) =>
+    [...readEntries(ref, L.MAPS.peerAddrs).values()].map((e) => {
+      const key = L.addrKey.decode(e.key);
+      const bits = key.family === L.FAMILY.v4 ? 32 : 128;
+      return { cidr: `${addrText(key.family, key.addr)}/${bits}`, peerClass: L.peerValue.decode(e.value).peerClass };
+    }),
+  );
+  return [...prefixes, ...addrs].sort((a, b) => a.peerClass - b.peerClass || a.cidr.localeCompare(b.cidr));
 }
 
 export function readPolicyRows(pinRoot: string): PolicyRow[] {

@@ -297,6 +297,7 @@ export const MAPS = {
   hostAddrs: { name: 'sluice_host_addrs', key: addrKey, value: hostValue },
   services: { name: 'sluice_services', key: peerKey, value: serviceValue },
   peers: { name: 'sluice_peers', key: peerKey, value: peerValue },
+  peerAddrs: { name: 'sluice_peer_addrs', key: addrKey, value: peerValue },
   policy: { name: 'sluice_policy', key: policyKey, value: policyValue },
   ct: { name: 'sluice_ct', key: ctKey, value: ctValue },
   ct4: { name: 'sluice_ct4', key: ct4Key, value: ctValue },

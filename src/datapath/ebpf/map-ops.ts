@@ -6,6 +6,7 @@
 import { constants } from 'node:os';
 
 import { ERROR_CODES, bpfError, check, raw } from './libbpf.js';
+import { zeroed } from '../../util/bytes.js';
 
 export const UPDATE = { any: 0, noExist: 1, exist: 2 } as const;
 export type UpdateFlag = (typeof UPDATE)[keyof typeof UPDATE];
@@ -28,7 +29,7 @@ export function mapUpdate(m: MapRef, key: Uint8Array, value: Uint8Array, flags: 
 
 /** The value, or undefined when the key is absent. For per-CPU maps use mapLookupPerCpu. */
 export function mapLookup(m: MapRef, key: Uint8Array, valueSize: number): Buffer | undefined {
-  const value = Buffer.alloc(valueSize);
+  const value = zeroed(valueSize);
   const rc = raw.mapLookupElem(m.fd, key, value) as number;
   if (rc === -E.ENOENT) return undefined;
   check(rc, ERROR_CODES.BPF, 'map lookup', { map: m.name });
@@ -57,7 +58,7 @@ export function mapKeys(m: MapRef, keySize: number): Buffer[] {
   const keys: Buffer[] = [];
   let prev: Buffer | null = null;
   for (;;) {
-    const next = Buffer.alloc(keySize);
+    const next = zeroed(keySize);
     const rc = raw.mapGetNextKey(m.fd, prev, next) as number;
     if (rc === -E.ENOENT) return keys;
     check(rc, ERROR_CODES.BPF, 'map iterate', { map: m.name });

@@ -3,8 +3,8 @@
  * writes the diff in an order that never lets a packet see a state allowing
  * more than the old or the new model:
  *
- *   upserts  names → host_addrs → services → peers → policy → endpoints
- *   deletes  endpoints → policy → peers → services → host_addrs → names
+ *   upserts  names → host_addrs → services → peers → peer_addrs → policy → endpoints
+ *   deletes  endpoints → policy → peer_addrs → peers → services → host_addrs → names
  *
  * New rule sets and peer classes get fresh ids (ids.ts), so their entries are
  * complete before an endpoint points at them; the old entries go only after
@@ -26,9 +26,25 @@ import { diff, type Entries, type Entry, type MapDiff, type Plan, type PlannedMa
 import * as L from './layout.js';
 import { mapDelete, mapKeys, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
 
-const UPSERT_ORDER: readonly PlannedMap[] = ['names', 'hostAddrs', 'services', 'peers', 'policy', 'endpoints'];
-const DELETE_ORDER: readonly PlannedMap[] = ['endpoints', 'policy', 'peers', 'services', 'hostAddrs', 'names'];
-const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'services', 'peers', 'policy', 'endpoints'];
+const UPSERT_ORDER: readonly PlannedMap[] = [
+  'names',
+  'hostAddrs',
+  'services',
+  'peers',
+  'peerAddrs',
+  'policy',
+  'endpoints',
+];
+const DELETE_ORDER: readonly PlannedMap[] = [
+  'endpoints',
+  'policy',
+  'peerAddrs',
+  'peers',
+  'services',
+  'hostAddrs',
+  'names',
+];
+const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'services', 'peers', 'peerAddrs', 'policy', 'endpoints'];
 
 export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef & { readonly maxEntries: number }>>;
 
@@ -69,6 +85,7 @@ export const PLANNED_SPECS: Readonly<Record<PlannedMap, L.MapSpec>> = {
   hostAddrs: L.MAPS.hostAddrs,
   services: L.MAPS.services,
   peers: L.MAPS.peers,
+  peerAddrs: L.MAPS.peerAddrs,
   policy: L.MAPS.policy,
   endpoints: L.MAPS.endpoints,
 };
@@ -86,6 +103,7 @@ export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
     hostAddrs: read('hostAddrs'),
     services: read('services'),
     peers: read('peers'),
+    peerAddrs: read('peerAddrs'),
     policy: read('policy'),
     endpoints: read('endpoints'),
   };

@@ -9,7 +9,8 @@
  * logs the end of the sync that applied it. Printed: p50/p99 over the
  * changes for a pod add (one new file with one local pod) and for a policy
  * change (one policy's port toggled), the agent's RSS when idle at 10,000
- * pods and its peak.
+ * pods (5 s after the last sync, so after the agent's own idle collection,
+ * --idle-gc) and its peak.
  *
  * Run as root: node --import tsx bench/agent.ts [--changes 20] [--pods 10000] [--tsx]
  */
@@ -170,13 +171,20 @@ async function main(): Promise<void> {
     for (let k = 0; k < CHANGES; k++) {
       policyChanges.push(await timed(a, () => writeFile(path.join(dir, 'policy-0.yaml'), policyDoc(0, 8081 + k))));
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    // Idle: past the agent's --idle-gc (default 2s) collection after the last sync.
+    await new Promise((r) => setTimeout(r, 5000));
     const mem = memory(pid);
+    const gc = agent.lines.findLast((l) => l.msg === 'collected');
     const load = os.loadavg().map((l) => l.toFixed(1));
     console.log(`load average ${load.join(' ')} on ${os.cpus().length} CPUs`);
     console.log(`pod add → enforced:       ${summary(podAdds)}`);
     console.log(`policy change → enforced: ${summary(policyChanges)}`);
     console.log(`agent RSS at ${PODS + CHANGES} pods: ${mem.rssMb} MB idle, ${mem.hwmMb} MB peak (target < 250 MB)`);
+    if (gc !== undefined) {
+      console.log(
+        `last idle collection: V8 heap ${String(gc['heapUsedMb'])} MB live of ${String(gc['heapTotalMb'])} MB`,
+      );
+    }
     const errors = agent.errors();
     if (errors.length > 0) console.log(`agent errors: ${JSON.stringify(errors.slice(0, 3))}`);
   } finally {

@@ -54,6 +54,21 @@ export const agentCommand: CommandDef = {
       help: 'minimum interval between syncs: a burst of changes is applied once',
     },
     {
+      name: 'idle-gc',
+      type: 'string',
+      value: 'DURATION',
+      default: '2s',
+      env: 'SLUICE_IDLE_GC',
+      help: 'after a sync, once this long idle, collect garbage so memory returns to the live size; 0 turns it off',
+    },
+    {
+      name: 'small-heap',
+      type: 'boolean',
+      default: true,
+      env: 'SLUICE_SMALL_HEAP',
+      help: "have V8 favour memory over speed (its --optimize-for-size): at 10,000 pods about half the RSS for about twice the sync time; --small-heap=false for the engine's defaults",
+    },
+    {
       name: 'sync-period',
       type: 'string',
       value: 'DURATION',
@@ -177,6 +192,8 @@ export interface AgentConfig {
   readonly kubeconfig: string | undefined;
   readonly datapath: DatapathChoice;
   readonly debounceMs: number;
+  readonly idleGcMs: number;
+  readonly smallHeap: boolean;
   readonly syncPeriodMs: number;
   readonly cacheSyncTimeoutMs: number;
   readonly healthPort: number;
@@ -227,6 +244,8 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     kubeconfig: str(values['kubeconfig']),
     datapath: (str(values['datapath']) ?? 'auto') as DatapathChoice,
     debounceMs: duration('debounce'),
+    idleGcMs: duration('idle-gc'),
+    smallHeap: values['small-heap'] !== false,
     syncPeriodMs,
     cacheSyncTimeoutMs: duration('cache-sync-timeout'),
     healthPort: port(values['health-port'], 'health-port'),

@@ -18,6 +18,7 @@ import type { Logger } from '../util/log.js';
 import { createDatapath, type AutoSelect } from './datapath-factory.js';
 import type { AgentConfig } from './flags.js';
 import { liveness, readiness } from './health.js';
+import { IdleGc, preferSmallHeap } from './memory.js';
 import { metricsRoute, serveRoutes, verdictRoute, type Route, type RunningServer } from './http.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeInterfaces } from './node-interfaces.js';
@@ -77,11 +78,13 @@ interface Assembled {
   readonly interfaces: NodeInterfaces;
   readonly metrics: AgentMetrics;
   readonly reconciler: Reconciler;
+  readonly idleGc: IdleGc;
   readonly kernel: KernelObservers | undefined;
 }
 
 async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): Promise<Assembled> {
   const log = deps.log.child({ component: 'agent' });
+  if (config.smallHeap) preferSmallHeap();
   const datapath = await (deps.datapath ?? ((c) => defaultDatapath(c, deps.autoSelect, log)))(config);
   log.info({ node: config.nodeName, datapath: datapath.kind, source: source.name }, 'starting');
   const interfaces =
@@ -99,6 +102,15 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs };
   };
   const compiler = createCompiler();
+  const gcLog = deps.log.child({ component: 'idle-gc' });
+  const idleGc = new IdleGc(config.idleGcMs, undefined, (ms) => {
+    const m = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 2 ** 20);
+    gcLog.debug(
+      { ms, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) },
+      'collected',
+    );
+  });
   const kernel =
     datapath.kind === 'ebpf'
       ? new KernelObservers({
@@ -116,25 +128,26 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     nodeName: config.nodeName,
     nodeContext,
     log: deps.log,
-    observer: kernel === undefined ? metrics : combineObservers(metrics, kernel),
+    observer: combineObservers(metrics, idleGc.observer(), ...(kernel === undefined ? [] : [kernel])),
     debounceMs: config.debounceMs,
     syncPeriodMs: config.syncPeriodMs,
     cacheSyncTimeoutMs: config.cacheSyncTimeoutMs,
   });
   metrics.watchStatus(() => reconciler.status());
   metrics.watchChanges(() => reconciler.changeCounts());
-  return { datapath, interfaces, metrics, reconciler, kernel };
+  return { datapath, interfaces, metrics, reconciler, kernel, idleGc };
 }
 
 /** Runs until `deps.shutdown` resolves; returns the exit code. */
 export async function runAgent(config: AgentConfig, source: Source, deps: AgentDeps): Promise<number> {
   const log = deps.log.child({ component: 'agent' });
-  const { datapath, interfaces, metrics, reconciler, kernel } = await assemble(config, source, deps);
+  const { datapath, interfaces, metrics, reconciler, kernel, idleGc } = await assemble(config, source, deps);
   let servers: RunningServer[] = [];
   const stopAll = async (): Promise<void> => {
     interfaces.stop();
     await reconciler.stop();
     kernel?.stop();
+    idleGc.stop();
     await Promise.all(servers.map((s) => s.close()));
   };
   try {

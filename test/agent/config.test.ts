@@ -37,6 +37,8 @@ test('readAgentConfig: defaults', () => {
       kubeconfig: undefined,
       datapath: 'auto',
       debounceMs: 100,
+      idleGcMs: 2000,
+      smallHeap: true,
       syncPeriodMs: 300_000,
       cacheSyncTimeoutMs: 60_000,
       healthPort: 9101,

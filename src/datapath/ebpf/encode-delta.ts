@@ -59,6 +59,9 @@ function patch<P>(previous: { lists: Lists<P>; entries: Entries }, lists: Lists<
     }
   }
   derivations.set(out, { base: previous.entries, changed });
+  // Only the newest link is ever asked for; keeping the older one would
+  // chain every map ever built (each holding its base) for the agent's life.
+  derivations.delete(previous.entries);
   return out;
 }
 

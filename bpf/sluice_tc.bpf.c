@@ -55,6 +55,11 @@ static __always_inline int sluice_verdict(struct __sk_buff *skb,
 		}
 		return 0;
 	}
+	if (p->inner_off && sluice_ct_related(skb, p, dir, now)) {
+		/* Reported like a new flow: it creates no ct entry. */
+		d->reason = SLUICE_REASON_CT_RELATED;
+		return 1;
+	}
 	if (dir == SLUICE_DIR_EGRESS && sluice_is_service(p->family, p->daddr))
 		return sluice_service_defer(skb, p, ep, now, h, d);
 	new_flow = sluice_decide(p, ep, dir, peer, now, gen, h, d);

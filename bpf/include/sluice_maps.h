@@ -48,6 +48,7 @@ enum sluice_reason {
 	SLUICE_REASON_MALFORMED = 10, /* deny: truncated or bad headers */
 	SLUICE_REASON_REVALIDATE_DENY = 11, /* deny: ct flow no longer allowed */
 	SLUICE_REASON_SERVICE_DEFERRED = 12, /* allow: to a service VIP, egress judged after DNAT */
+	SLUICE_REASON_CT_RELATED = 13, /* allow: ICMP error about a flow in ct */
 };
 
 enum sluice_endpoint_flags {

@@ -300,6 +300,40 @@ static __always_inline __u32 sluice_ct_fast(const struct sluice_pkt *p,
 	return v->endpoint_id;
 }
 
+static __always_inline int sluice_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/*
+ * An ICMP error about a flow this pod's hooks track (RELATED): its quoted
+ * packet was sent by the side the error goes back to, and passed this
+ * pod's other hook, so it matches there as established or reply. Lets path
+ * MTU discovery and port-unreachable answers through isolated pods without
+ * an ICMP rule, as the kernel's conntrack does.
+ */
+static __always_inline int sluice_ct_related(struct __sk_buff *skb,
+					     const struct sluice_pkt *p,
+					     __u8 dir, __u64 now)
+{
+	struct sluice_pkt in = {};
+	struct sluice_ct_hit h;
+	int match;
+
+	if (!sluice_parse_inner(skb, p, &in))
+		return 0;
+	if (!sluice_addr_eq(in.saddr, p->daddr))
+		return 0;
+	sluice_ct_find(&in, !dir, &h);
+	return sluice_ct_lookup(&in, !dir, now, &h, &match) != NULL;
+}
+
 static __always_inline void sluice_ct_create(const struct sluice_pkt *p,
 					     __u8 dir, __u64 now, __u32 gen,
 					     __u32 endpoint_id)

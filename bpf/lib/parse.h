@@ -48,6 +48,12 @@ struct sluice_pkt {
 	__be16 sport; /* ICMP echo: the echo id, in both ports */
 	__be16 dport;
 	__be32 frag_id;
+	/*
+	 * ICMP/ICMPv6 errors (destination unreachable, packet too big, time
+	 * exceeded, parameter problem): offset of the quoted packet's IP
+	 * header; 0 for every other packet.
+	 */
+	__u16 inner_off;
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -67,9 +73,17 @@ static __always_inline const void *sluice_hdr(struct __sk_buff *skb, __u32 off,
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
+	__u32 o = off;
 
-	if (off <= 0xffff && data + off + len <= end)
-		return data + off;
+	/*
+	 * The verifier gives a packet pointer a range only while its offset
+	 * plus the length checked stays within 0xffff: the mask, which clang
+	 * may not drop after the barrier, bounds the register that is added.
+	 */
+	barrier_var(o);
+	o &= 0x7fff;
+	if (o == off && data + o + len <= end)
+		return data + o;
 	if (bpf_skb_load_bytes(skb, off, buf, len))
 		return NULL;
 	return buf;
@@ -112,9 +126,13 @@ static __always_inline int sluice_parse_l4(struct __sk_buff *skb, __u32 off,
 		/* Router/neighbour solicitation/advertisement, redirect. */
 		if (h[0] >= 133 && h[0] <= 137)
 			return SLUICE_PARSE_PASS;
+		if (h[0] >= 1 && h[0] <= 4)
+			p->inner_off = off + 8;
 		if (h[0] != 128 && h[0] != 129)
 			return SLUICE_PARSE_OK;
 	} else if (h[0] != 0 && h[0] != 8) {
+		if (h[0] == 3 || h[0] == 11 || h[0] == 12)
+			p->inner_off = off + 8;
 		return SLUICE_PARSE_OK;
 	}
 	__builtin_memcpy(&p->sport, &h[4], 2);
@@ -201,6 +219,79 @@ static __always_inline int sluice_parse_v6(struct __sk_buff *skb,
 		next = h[0];
 	}
 	return SLUICE_PARSE_MALFORMED; /* too many extension headers */
+}
+
+/* The quoted packet's L3 part: 1 when it is an IP header sluice can use. */
+static __always_inline int sluice_parse_inner_l3(struct __sk_buff *skb,
+						 const struct sluice_pkt *p,
+						 struct sluice_pkt *in,
+						 __u32 *l4)
+{
+	__u32 off = p->inner_off;
+
+	if (p->family == SLUICE_FAMILY_V4) {
+		const struct iphdr *ip;
+		struct iphdr b;
+
+		ip = sluice_hdr(skb, off, &b, sizeof(b));
+		if (!ip || ip->version != 4 || ip->ihl < 5 ||
+		    (bpf_ntohs(ip->frag_off) & 0x1fff))
+			return 0;
+		in->protocol = ip->protocol;
+		__builtin_memcpy(in->saddr, &ip->saddr, 4);
+		__builtin_memcpy(in->daddr, &ip->daddr, 4);
+		*l4 = off + ip->ihl * 4;
+		return 1;
+	} else {
+		const struct ipv6hdr *ip;
+		struct ipv6hdr b;
+
+		/* Extension headers in the quote are not walked. */
+		ip = sluice_hdr(skb, off, &b, sizeof(b));
+		if (!ip || ip->version != 6)
+			return 0;
+		in->protocol = ip->nexthdr;
+		__builtin_memcpy(in->saddr, &ip->saddr, 16);
+		__builtin_memcpy(in->daddr, &ip->daddr, 16);
+		*l4 = off + sizeof(b);
+		return 1;
+	}
+}
+
+/*
+ * The packet an ICMP error quotes (its IP header and the first 8 bytes
+ * after it, which hold the ports): 1 when *in holds its tuple as it was
+ * sent. Quotes of a later fragment, or cut short, give 0.
+ */
+static __always_inline int sluice_parse_inner(struct __sk_buff *skb,
+					      const struct sluice_pkt *p,
+					      struct sluice_pkt *in)
+{
+	__u8 buf[6];
+	const __u8 *h;
+	__u32 l4 = 0;
+
+	in->family = p->family;
+	if (!p->inner_off || !sluice_parse_inner_l3(skb, p, in, &l4))
+		return 0;
+	if (sluice_has_ports(in->protocol)) {
+		h = sluice_hdr(skb, l4, buf, 4);
+		if (!h)
+			return 0;
+		__builtin_memcpy(&in->sport, &h[0], 2);
+		__builtin_memcpy(&in->dport, &h[2], 2);
+	} else if (in->protocol == IPPROTO_ICMP ||
+		   in->protocol == IPPROTO_ICMPV6) {
+		/* Only an echo is tracked by its id. */
+		h = sluice_hdr(skb, l4, buf, 6);
+		if (!h)
+			return 0;
+		if (h[0] == 0 || h[0] == 8 || h[0] == 128 || h[0] == 129) {
+			__builtin_memcpy(&in->sport, &h[4], 2);
+			in->dport = in->sport;
+		}
+	}
+	return 1;
 }
 
 /*

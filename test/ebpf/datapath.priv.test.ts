@@ -44,6 +44,25 @@ const DENY_B_IN = policy('x/deny-b', only('b'), ingress());
 const A_TO_B_80 = policy('x/a-to-b', only('b'), ingress(rule([podPeer(sel({ app: 'a' }))], [port(80)])));
 const A_OUT_B = policy('x/a-out-b', only('a'), egress(rule([podPeer(sel({ app: 'b' }))], [port(80)])));
 const A_OUT_R = policy('x/a-out-r', only('a'), egress(rule([ipPeer('10.100.200.2/32')], [port(80)])));
+const DENY_A_IN = policy('x/deny-a', only('a'), ingress());
+
+/**
+ * In pod `ns`: a connected UDP socket sends to host:9999, where nothing
+ * listens. Prints the socket error (ECONNREFUSED once the ICMP port
+ * unreachable arrives) or `timeout`.
+ */
+const UDP_PROBE = `
+const [host] = process.argv.slice(1);
+const s = require('dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
+setTimeout(() => { console.log('timeout'); process.exit(0); }, 1500);
+s.on('error', (e) => { console.log(e.code); process.exit(0); });
+s.connect(9999, host, () => { s.send('x'); setTimeout(() => s.send('x'), 200); });`;
+
+function udpProbe(podNs: string, host: string): string {
+  return execFileSync('ip', ['netns', 'exec', podNs, process.execPath, '-e', UDP_PROBE, host], {
+    encoding: 'utf8',
+  }).trim();
+}
 
 let node: NodeNs | undefined;
 let seq = 0;
@@ -264,3 +283,20 @@ test("useTcx 'auto' probes the kernel and picks tcx here", { skip }, async (t) =
   assert.deepEqual(await hooks(pinRoot), { clsact: 0, tcx: 7 });
   assert.equal(await a().agent.tcp(b().v4, 80), false);
 });
+
+for (const family of ['v4', 'v6'] as const) {
+  test(
+    `ICMP errors about a pod's own flow reach it through an ingress-isolated hook (${family})`,
+    { skip },
+    async (t) => {
+      const pinRoot = pinRootFor(`related-${family}`);
+      const dp = datapath(pinRoot, true);
+      t.after(() => dp.cleanup());
+      await apply(dp, [DENY_A_IN]);
+      const remote = n().remote[family];
+      assert.equal(await n().remote.agent.tcp(a()[family], 80), false, 'a is isolated for ingress');
+      // The remote pod answers "port unreachable" from its own address (not a node address, no ICMP rule).
+      assert.equal(udpProbe(a().ns, remote), 'ECONNREFUSED', 'the closed port is reported at once, not a timeout');
+    },
+  );
+}

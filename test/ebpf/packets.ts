@@ -24,6 +24,8 @@ export interface PacketSpec {
   readonly frag?: { readonly id: number; readonly offset: number; readonly more: boolean };
   /** IPv6 extension headers (hop-by-hop 0, routing 43, dest options 60) before the L4 header. */
   readonly ext?: readonly number[];
+  /** ICMP / ICMPv6 error types: the packet quoted after the 8-byte header (IP header and 8 bytes). */
+  readonly quote?: PacketSpec;
 }
 
 function ether(type: number): Buffer {
@@ -56,7 +58,11 @@ function l4(spec: PacketSpec): Buffer {
       const h = Buffer.alloc(8);
       h[0] = spec.icmpType ?? (spec.proto === PROTO.icmp ? 8 : 128);
       h.writeUInt16BE(spec.icmpId ?? 0, 4);
-      return h;
+      if (spec.quote === undefined) return h;
+      // As routers quote: the IP header and the first 8 bytes of what follows.
+      const inner = packet(spec.quote).subarray(14);
+      const ipLen = ipaddr.parse(spec.quote.src).kind() === 'ipv4' ? 20 : 40;
+      return Buffer.concat([h, inner.subarray(0, ipLen + 8)]);
     }
     default:
       return Buffer.alloc(8);
@@ -106,7 +112,7 @@ function ipv6(spec: PacketSpec, payload: Buffer): Buffer {
 /** An IP packet; a later fragment (offset > 0) carries only payload bytes. */
 export function packet(spec: PacketSpec): Buffer {
   const later = spec.frag !== undefined && spec.frag.offset > 0;
-  const payload = Buffer.concat([later ? Buffer.alloc(0) : l4(spec), Buffer.alloc(16)]);
+  const payload = Buffer.concat([later ? Buffer.alloc(0) : l4(spec), spec.quote ? Buffer.alloc(0) : Buffer.alloc(16)]);
   return ipaddr.parse(spec.src).kind() === 'ipv4' ? ipv4(spec, payload) : ipv6(spec, payload);
 }
 

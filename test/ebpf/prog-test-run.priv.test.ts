@@ -43,6 +43,12 @@ const udp = (src: string, dst: string, dport: number): PacketSpec => ({
   dport,
 });
 const ping = (src: string, dst: string): PacketSpec => ({ src, dst, proto: PROTO.icmp, icmpType: 8, icmpId: 7 });
+const ROUTER = '10.0.0.1';
+/** An ICMP(v6) error from src to dst quoting `quote` (v4 type 3 destination unreachable, v6 type 2 packet too big). */
+const icmpError = (src: string, dst: string, quote: PacketSpec): PacketSpec =>
+  src.includes(':')
+    ? { src, dst, proto: PROTO.icmpv6, icmpType: 2, quote }
+    : { src, dst, proto: PROTO.icmp, icmpType: 3, quote };
 
 /** A isolated for ingress with rule set 10 (and egress with 11 when asked). */
 const isolatedA = (tuples: TupleRow[], egress = false): MapSetup => ({
@@ -303,6 +309,63 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 77, offset: 0, more: true } }, want: OK },
       { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 77, offset: 8, more: false } }, want: OK },
       { prog: 'to', pkt: { ...udp('fd00:9::1', A6, 5000), frag: { id: 78, offset: 8, more: false } }, want: SHOT },
+    ],
+  },
+  {
+    name: 'ICMP errors about a tracked flow pass as RELATED; others are judged as ICMP',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])], true),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+      {
+        prog: 'to',
+        pkt: icmpError(ROUTER, A, reverse(tcp(EXT, A, 80), TCP.ack)),
+        want: OK,
+        reason: 'ctRelated',
+        note: "a router's error about A's reply (path MTU)",
+      },
+      {
+        prog: 'from',
+        pkt: icmpError(A, EXT, tcp(EXT, A, 80)),
+        want: OK,
+        reason: 'ctRelated',
+        note: 'an error from A about a packet it received',
+      },
+      {
+        prog: 'to',
+        pkt: icmpError(ROUTER, A, tcp(A, EXT, 443, 40001)),
+        want: SHOT,
+        reason: 'noPolicy',
+        note: 'about no tracked flow',
+      },
+      {
+        prog: 'to',
+        pkt: icmpError(ROUTER, A, { ...reverse(tcp(EXT, A, 80), TCP.ack), src: B }),
+        want: SHOT,
+        note: 'the quoted packet was not sent by A',
+      },
+      {
+        prog: 'to',
+        pkt: { ...icmpError(ROUTER, A, reverse(tcp(EXT, A, 80), TCP.ack)), icmpType: 5 },
+        want: SHOT,
+        note: 'a redirect is not an error sluice relates',
+      },
+    ],
+  },
+  {
+    name: 'ICMPv6 packet too big about a tracked flow passes',
+    setup: {
+      endpoints: [{ ip: A6, id: 3, isolated: ['ingress'], ingress: 10 }],
+      tuples: [allowIn(0, PROTO.udp, [5000, 5000])],
+    },
+    steps: [
+      { prog: 'to', pkt: udp('fd00:9::1', A6, 5000), want: OK },
+      {
+        prog: 'to',
+        pkt: icmpError('fd00:9::fe', A6, reverse(udp('fd00:9::1', A6, 5000))),
+        want: OK,
+        reason: 'ctRelated',
+      },
+      { prog: 'to', pkt: icmpError('fd00:9::fe', A6, udp(A6, 'fd00:9::1', 6000)), want: SHOT },
     ],
   },
   {

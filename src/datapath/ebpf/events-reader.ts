@@ -58,6 +58,7 @@ const REASON_TEXT: Readonly<Record<number, string>> = {
   [L.REASON.malformed]: 'malformed headers',
   [L.REASON.revalidateDeny]: 'connection no longer allowed after a policy change',
   [L.REASON.serviceDeferred]: 'to a Service VIP, judged after DNAT',
+  [L.REASON.ctRelated]: 'ICMP error about an allowed connection',
 };
 
 /** Monotonic (bpf_ktime_get_ns) → wall clock. */

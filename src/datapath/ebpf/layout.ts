@@ -187,6 +187,7 @@ export const REASON = {
   malformed: 10,
   revalidateDeny: 11,
   serviceDeferred: 12,
+  ctRelated: 13,
 } as const;
 export const ENDPOINT_FLAGS = { ingressIsolated: 1 << 0, egressIsolated: 1 << 1 } as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
@@ -226,6 +227,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_REASON_MALFORMED: REASON.malformed,
       SLUICE_REASON_REVALIDATE_DENY: REASON.revalidateDeny,
       SLUICE_REASON_SERVICE_DEFERRED: REASON.serviceDeferred,
+      SLUICE_REASON_CT_RELATED: REASON.ctRelated,
     },
   },
   {

@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark in bench/ in one run, then
  * docs/benchmarks.md and docs/benchmarks.svg. Needs root.
  *
- *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 3 repetitions
+ *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 3 repetitions;
+ *                                      also bench/agent.ts (the agent process at 10,000 pods)
  *   npm run bench -- --quick           CI: 2,000 pods, 1 repetition, 1 s per point, writes to a temp dir
  *   npm run bench -- --out DIR         write the report elsewhere
  *
@@ -26,6 +27,8 @@ import { runThroughput, type ThroughputOptions } from './throughput.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
 const SUBS = ['bpf-packet', 'bpf-program', 'compile'] as const;
+/** Full runs only: a minute of agent process at 10,000 pods. */
+const FULL_ONLY_SUBS = ['agent'] as const;
 
 interface Args {
   readonly quick: boolean;
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
   spawnSync('make', ['-C', join(REPO, 'bpf')], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   const subs: SubBench[] = [];
-  for (const name of SUBS) {
+  for (const name of [...SUBS, ...(args.quick ? [] : FULL_ONLY_SUBS)]) {
     log(`bench/${name}.ts …`);
     const s = runSub(name, args.quick);
     log(`  ${s.ok ? 'ok' : 'FAILED'} in ${s.seconds.toFixed(0)} s`);

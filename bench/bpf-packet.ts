@@ -100,27 +100,34 @@ Notes
   the program on the same skb, so no device, no qdisc, no GRO: this is the
   program's own cost, plus the fixed test-run overhead the empty program shows.
 - The programs are build/bpf/sluice.bpf.o as production loads it. The tested pod
-  ${SERVER} is isolated both ways with rule set 1; "pods" are further endpoints
-  plus one /32 each in sluice_peers (pod i in peer class 1 + i % 1,000).
+  ${SERVER} is isolated both ways with rule set 1; "pods" are further endpoints,
+  each also a single-address entry in the sluice_peer_addrs hash (pod i in peer
+  class 1 + i % 1,000), which is looked up before the sluice_peers trie. Under
+  --compare, an older object without that hash gets them as /32s in the trie.
 - established: the ct entry is left by one allowed SYN run through the program
   itself; the packet is a TCP ACK of that flow (from_pod reply: the server's
   answer, matched in reverse, so the first ct lookup misses and the second
   hits).
 - new flow, allowed: BPF_PROG_TEST_RUN repeats one packet, so after the first
-  run a real new flow would be established. This row's packet is a SYN with
+  run a real new flow would be established. These rows' packet is a SYN with
   RST set: it leaves its ct entry marked RST (closing), and a bare SYN on a
   closing entry starts a new flow (port reuse), so every run judges the
-  packet (host, peer LPM, policy LPM) and re-creates the ct entry. Versus a
-  truly new flow the first ct lookup finds the closing entry instead of
-  missing (and skips the reply lookup), and the insert replaces an LRU
-  element instead of adding one. The check run proves each repeat emits a
+  packet (peer hash, which misses for the CIDR peers, then the peer trie;
+  policy trie) and re-creates the ct entry. Versus a truly new flow the first
+  ct lookup finds the closing entry instead of missing (and skips the reply
+  lookup), and the insert replaces an LRU element instead of adding one. The check run proves each repeat emits a
   POLICY event.
+- to_pod new flow from a pod, allowed: the same kind of packet from pod 7
+  (peer class 8; rule set 1 allows ingress from class 8 on any protocol), so
+  the peer hash hits and the trie is not looked up. Only at scales with at
+  least 8 pods.
 - new flow, denied: the isolated pod gets a packet no tuple allows (TCP 81
-  from/to ${POD_PEER}, a /32 pod peer when pods > 0, world when 0): two ct
-  misses, the peer LPM, both policy LPM lookups (own class, then the ANY
-  class), no ct insert, the deny counter and a deny event through the token
-  bucket (default 1,000/s per CPU, so nearly every run is counted as
-  suppressed). It is the dearest path that leaves no state behind.
+  from/to ${POD_PEER}, a pod peer when pods > 0, world when 0): two ct
+  misses, the peer hash (a hit for the pod peer; with 0 pods a miss, then
+  the trie), both policy trie lookups (own class, then the ANY class), at
+  to_pod the node-address lookup, no ct insert, the deny counter and a deny
+  event through the token bucket (default 1,000/s per CPU, so nearly every
+  run is counted as suppressed). It is the dearest path that leaves no state behind.
 - Ring-buffer events are drained between cases.
 - --compare OLD.o: the same cases against another build of the object (e.g.
   the previous commit's, built to build/bpf/old.o), each object over its own

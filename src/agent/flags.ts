@@ -146,6 +146,13 @@ export const agentCommand: CommandDef = {
       help: 'Service ClusterIP range: egress to it is judged on the real backend after DNAT',
     },
     {
+      name: 'uplink',
+      type: 'list',
+      value: 'IFACE',
+      env: 'SLUICE_UPLINKS',
+      help: "interfaces where egress to a Service's backend on another node is judged (eBPF); default: every interface the node's routes lead off through (default routes, gateways, subnets), rescanned",
+    },
+    {
       name: 'host-address',
       type: 'list',
       value: 'IP',
@@ -205,6 +212,8 @@ export interface AgentConfig {
   readonly logDenied: boolean;
   readonly serviceCidrs: readonly string[];
   readonly hostAddresses: readonly string[] | undefined;
+  /** Given with --uplink; otherwise found in the route table. */
+  readonly uplinks: readonly string[] | undefined;
   readonly ctEntries: number | undefined;
   readonly pinRoot: string;
   readonly bpfObject: string | undefined;
@@ -238,6 +247,7 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
   const syncPeriodMs = duration('sync-period');
   if (syncPeriodMs < 1000) throw new UsageError('agent: --sync-period must be at least 1s');
   const hosts = list(values['host-address']);
+  const uplinks = list(values['uplink']);
   return {
     nodeName: str(values['node-name']) ?? os.hostname(),
     manifests: str(values['manifests']),
@@ -257,6 +267,7 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     logDenied: values['log-denied'] !== false,
     serviceCidrs: list(values['service-cidr']),
     hostAddresses: hosts.length > 0 ? hosts : undefined,
+    uplinks: uplinks.length > 0 ? uplinks : undefined,
     ctEntries: typeof ct === 'number' ? ct : undefined,
     pinRoot: str(values['pin-root']) ?? '/sys/fs/bpf/sluice',
     bpfObject: str(values['bpf-object']),

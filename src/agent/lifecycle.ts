@@ -92,6 +92,7 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     new NodeInterfaces({ log: deps.log, ...(config.netns === undefined ? {} : { netns: config.netns }) });
   const metrics = new AgentMetrics({ datapath: datapath.kind, source: source.name });
   const hostAddresses = config.hostAddresses ?? nodeAddresses();
+  let lastUplinks: string | undefined;
   const nodeContext = async (model: CompiledPolicy): Promise<NodeContext> => {
     const map = await interfaces.scan().catch((err: unknown) => {
       log.warn({ err }, 'interface scan failed; using the previous mapping');
@@ -99,7 +100,11 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     });
     const ifaces = interfaces.forEndpoints(model, map);
     metrics.setAttached(ifaces.size);
-    return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs };
+    const uplinks = config.uplinks ?? interfaces.uplinks;
+    if (uplinks.join(' ') !== lastUplinks)
+      log.info({ uplinks }, 'uplinks (egress to remote Service backends judged here)');
+    lastUplinks = uplinks.join(' ');
+    return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs, uplinks };
   };
   const compiler = createCompiler();
   const gcLog = deps.log.child({ component: 'idle-gc' });

@@ -79,6 +79,30 @@ export function parseHostRoutes(text: string): Map<string, string> {
   return map;
 }
 
+/**
+ * Interfaces that lead off the node: those of default routes, of routes
+ * through a gateway, and of prefix routes (a subnet on a device: the uplink's
+ * own subnet, a tunnel, the pod bridge). sluice_to_remote attaches to their
+ * egress to judge ClusterIP egress whose backend is elsewhere; it acts only
+ * on packets that carry the pending-verdict mark. Loopback and the pod
+ * interfaces in `pods` are left out.
+ */
+export function parseUplinks(texts: readonly string[], pods: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const text of texts) {
+    for (const r of rows<RouteRow>(text, 'ip route')) {
+      const dst = str(r.dst);
+      const dev = str(r.dev);
+      if (dst === undefined || dev === undefined || dev === 'lo' || pods.has(dev)) continue;
+      if (r.type !== undefined && r.type !== 'unicast') continue;
+      const len = dst.split('/')[1];
+      const host = dst !== 'default' && (len === undefined || len === '32' || len === '128');
+      if (!host || r.gateway !== undefined) out.add(dev);
+    }
+  }
+  return [...out].sort();
+}
+
 /** address → bridge port, joining neighbour entries on a bridge with its forwarding database. */
 export function parseBridgePorts(neighText: string, fdbText: string): Map<string, string> {
   const ports = new Map<string, string>();
@@ -117,6 +141,7 @@ export class NodeInterfaces {
   private readonly log: Logger;
   private readonly intervalMs: number;
   private current: InterfaceMap = new Map();
+  private currentUplinks: readonly string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<InterfaceMap> | undefined;
 
@@ -132,6 +157,11 @@ export class NodeInterfaces {
     return this.current;
   }
 
+  /** The interfaces leading off the node, from the last successful scan (see parseUplinks). */
+  get uplinks(): readonly string[] {
+    return this.currentUplinks;
+  }
+
   /** Reads routes, neighbours and the bridge FDB now; concurrent calls share one scan. */
   scan(): Promise<InterfaceMap> {
     this.scanning ??= this.scanOnce().finally(() => {
@@ -144,9 +174,10 @@ export class NodeInterfaces {
   start(onChange: (map: InterfaceMap) => void): void {
     this.timer = setInterval(() => {
       const before = this.current;
+      const uplinksBefore = this.currentUplinks.join(' ');
       this.scan().then(
         (map) => {
-          if (!sameMap(before, map)) onChange(map);
+          if (!sameMap(before, map) || this.currentUplinks.join(' ') !== uplinksBefore) onChange(map);
         },
         (err: unknown) => this.log.warn({ err }, 'interface scan failed; keeping the previous mapping'),
       );
@@ -191,6 +222,7 @@ export class NodeInterfaces {
     const map = parseBridgePorts(neigh, fdb);
     for (const [addr, dev] of [...parseHostRoutes(v4), ...parseHostRoutes(v6)]) map.set(addr, dev);
     this.current = map;
+    this.currentUplinks = parseUplinks([v4, v6], new Set(map.values()));
     return map;
   }
 }

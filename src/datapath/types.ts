@@ -16,6 +16,11 @@ export interface NodeContext {
   readonly interfaces: ReadonlyMap<string, string>;
   /** Service ClusterIP ranges (CIDR text): egress to them is judged after kube-proxy's DNAT, on the real backend. */
   readonly serviceCidrs: readonly string[];
+  /**
+   * Interfaces leading off the node, where a datapath that defers ClusterIP
+   * egress judges it for backends on other nodes (eBPF: sluice_to_remote).
+   */
+  readonly uplinks?: readonly string[];
 }
 
 export interface ApplyStats {

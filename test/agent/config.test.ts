@@ -50,6 +50,7 @@ test('readAgentConfig: defaults', () => {
       logDenied: true,
       serviceCidrs: [],
       hostAddresses: undefined,
+      uplinks: undefined,
       ctEntries: undefined,
       pinRoot: '/sys/fs/bpf/sluice',
       bpfObject: undefined,

@@ -162,3 +162,45 @@ async function detachToPod(node: NodeNs, pinRoot: string, iface: string): Promis
   if (existsSync(link)) await run('bpftool', ['link', 'detach', 'pinned', link]);
   else await node.exec('tc', ['filter', 'del', 'dev', iface, 'egress']);
 }
+
+/** shop/client-out: isolates app=client for egress; allows TCP/80 to `cidr` (none: deny all egress). */
+const clientEgress = (cidr: string | undefined): string => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-out, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress: ${cidr === undefined ? '[]' : `[{to: [{ipBlock: {cidr: ${cidr}}}], ports: [{port: 80}]}]`}
+`;
+
+test(
+  'agent process, eBPF: egress to a ClusterIP whose backend is on another node is judged at the uplink',
+  { skip },
+  async (t) => {
+    const f = await fixture(t);
+    const vip = '10.96.0.20';
+    await f.node.remote.agent.listen('tcp', 80);
+    await f.node.addService(vip, 80, f.node.remote.v4, 80);
+    const file = path.join(f.dir, 'client-out.yaml');
+    await writeFile(file, clientEgress(undefined));
+    const agent = AgentProcess.start({
+      netns: f.node.name,
+      dir: f.dir,
+      pinRoot: f.pinRoot,
+      extra: ['--service-cidr', '10.96.0.0/16'],
+    });
+    t.after(() => agent.stop('SIGKILL'));
+    await agent.synced(0);
+    const uplinks = agent.lines.find((l) => l.msg.startsWith('uplinks'))?.['uplinks'];
+    assert.ok(Array.isArray(uplinks) && uplinks.includes('rmt0'), `uplinks found in the routes: ${String(uplinks)}`);
+    const probe = (): Promise<boolean> => f.client.agent.tcp(vip, 80, { timeoutMs: 300 });
+    assert.equal(await probe(), false, 'denied: the backend behind rmt0 is not allowed');
+    await writeFile(file, clientEgress(`${f.node.remote.v4}/32`));
+    const at = Date.now();
+    while (!(await probe())) assert.ok(Date.now() - at < 1000, 'allowed within 1 s of the policy change');
+    await writeFile(file, clientEgress('10.100.201.0/24'));
+    const again = Date.now();
+    while (await probe()) assert.ok(Date.now() - again < 1000, 'denied again within 1 s');
+    assert.deepEqual(agent.errors(), []);
+  },
+);

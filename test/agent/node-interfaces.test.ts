@@ -1,7 +1,7 @@
 /** Parsing `ip -j route`, `ip -j neigh` and `bridge -j fdb` into address → host-side interface. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NodeInterfaces, parseBridgePorts, parseHostRoutes } from '../../src/agent/node-interfaces.js';
+import { NodeInterfaces, parseBridgePorts, parseHostRoutes, parseUplinks } from '../../src/agent/node-interfaces.js';
 import { sleep, waitFor } from './fakes.js';
 
 const routeCases = [
@@ -50,6 +50,51 @@ const fdb = JSON.stringify([
 test('parseBridgePorts: neighbour MAC → learned FDB port; permanent entries and non-bridges skipped', () => {
   assert.deepEqual(Object.fromEntries(parseBridgePorts(neigh, fdb)), { '10.244.0.5': 'veth5' });
 });
+
+const uplinkCases: { name: string; v4: unknown[]; v6?: unknown[]; pods?: string[]; want: string[] }[] = [
+  { name: 'no routes', v4: [], want: [] },
+  {
+    name: 'default route and its subnet; pod host routes are not uplinks',
+    v4: [
+      { dst: 'default', gateway: '192.0.2.1', dev: 'eth0' },
+      { dst: '192.0.2.0/24', dev: 'eth0' },
+      { dst: '10.244.1.5', dev: 'cali1' },
+    ],
+    pods: ['cali1'],
+    want: ['eth0'],
+  },
+  {
+    name: "other nodes' pod subnets through a gateway or a tunnel; IPv6 default too",
+    v4: [
+      { dst: '10.244.2.0/24', gateway: '192.0.2.2', dev: 'eth1' },
+      { dst: '10.244.3.0/24', dev: 'flannel.1' },
+    ],
+    v6: [{ dst: 'default', gateway: 'fe80::1', dev: 'eth2' }],
+    want: ['eth1', 'eth2', 'flannel.1'],
+  },
+  {
+    name: 'loopback, non-unicast and pod interfaces left out, even with a subnet',
+    v4: [
+      { dst: '127.0.0.0/8', dev: 'lo' },
+      { dst: '10.9.0.0/16', type: 'blackhole' },
+      { dst: '10.244.1.0/24', dev: 'veth9' },
+    ],
+    pods: ['veth9'],
+    want: [],
+  },
+  {
+    name: 'a host route through a gateway leads off the node',
+    v4: [{ dst: '10.9.9.9', gateway: '192.0.2.1', dev: 'eth0' }],
+    want: ['eth0'],
+  },
+];
+
+for (const c of uplinkCases) {
+  test(`parseUplinks: ${c.name}`, () => {
+    const texts = [JSON.stringify(c.v4), JSON.stringify(c.v6 ?? [])];
+    assert.deepEqual(parseUplinks(texts, new Set(c.pods ?? [])), c.want);
+  });
+}
 
 test('parseHostRoutes: not JSON fails loudly', () => {
   assert.throws(() => parseHostRoutes('Error: something'), SyntaxError);

@@ -41,7 +41,7 @@ export interface EbpfDatapathOptions {
   /**
    * The node's uplinks: sluice_to_remote runs at their tc egress and judges
    * the deferred egress of pods' packets to a Service VIP whose backend is
-   * on another node. Without them only local backends are judged.
+   * on another node. When absent, NodeContext.uplinks of each apply.
    */
   readonly uplinks?: readonly string[];
   /**
@@ -185,7 +185,10 @@ export class EbpfDatapath implements Datapath {
     for (const iface of [...node.interfaces.values()].sort()) {
       out.set(iface, podHooks(fd(PROGRAMS.fromPod), fd(PROGRAMS.toPod)));
     }
-    for (const iface of this.options.uplinks ?? []) out.set(iface, uplinkHooks(fd(PROGRAMS.toRemote)));
+    for (const iface of this.options.uplinks ?? node.uplinks ?? []) {
+      // A pod interface keeps its pod hooks.
+      if (!out.has(iface)) out.set(iface, uplinkHooks(fd(PROGRAMS.toRemote)));
+    }
     return out;
   }
 

@@ -5,21 +5,14 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 
-import { mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
 import * as L from '../src/datapath/ebpf/layout.js';
-import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
+import { mapUpdate, type MapRef } from '../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../src/datapath/ebpf/object.js';
 import { RingBufferReader } from '../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../src/datapath/ebpf/test-run.js';
 import { packet } from '../test/ebpf/packets.js';
-import {
-  casesFor,
-  ENDPOINTS_DEFAULT_MAX,
-  NODE_ADDR,
-  endpointRows,
-  peerRows,
-  type PolicyRow,
-} from './bpf-packet-scenario.js';
+import { fillMaps } from './bpf-packet-fill.js';
+import { casesFor, ENDPOINTS_DEFAULT_MAX, type PolicyRow } from './bpf-packet-scenario.js';
 
 export interface RunOptions {
   readonly repeat: number;
@@ -94,50 +87,6 @@ function loadSized(objPath: string, dir: string, endpointsMax: number, objs: Bpf
   return { sluice, map: (spec) => ({ fd: sluice.mapFd(spec.name), name: spec.name }) };
 }
 
-/** A map the object may lack (an older build under --compare). */
-function optionalMap(m: Loaded['map'], spec: L.MapSpec): MapRef | undefined {
-  try {
-    return m(spec);
-  } catch {
-    return undefined;
-  }
-}
-
-function fill(m: Loaded['map'], pods: number, policy: readonly PolicyRow[]): Omit<ScaleInfo, 'endpointsMax'> {
-  mapUpdateMany(m(L.MAPS.endpoints), endpointRows(pods));
-  const peers = peerRows(pods);
-  const addrsMap = optionalMap(m, L.MAPS.peerAddrs);
-  mapUpdateMany(m(L.MAPS.peers), peers.prefixes);
-  if (addrsMap !== undefined) {
-    mapUpdateMany(
-      addrsMap,
-      peers.addrs.map((a) => [L.addrKey.encode(mapAddr(a.ip)), L.peerValue.encode({ peerClass: a.peerClass })]),
-    );
-  } else {
-    // An object from before sluice_peer_addrs (--compare): single addresses are /32s in the trie.
-    mapUpdateMany(
-      m(L.MAPS.peers),
-      peers.addrs.map((a) => [
-        L.peerKey.encode(peerPrefix(`${a.ip}/32`)),
-        L.peerValue.encode({ peerClass: a.peerClass }),
-      ]),
-    );
-  }
-  mapUpdateMany(
-    m(L.MAPS.policy),
-    policy.map((r) => [r.key, r.value]),
-  );
-  mapUpdate(m(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(NODE_ADDR)), L.hostValue.encode({ flags: 0 }));
-  return {
-    pods,
-    endpoints: mapKeys(m(L.MAPS.endpoints), L.addrKey.size).length,
-    peers:
-      mapKeys(m(L.MAPS.peers), L.peerKey.size).length +
-      (addrsMap === undefined ? 0 : mapKeys(addrsMap, L.addrKey.size).length),
-    policy: mapKeys(m(L.MAPS.policy), L.policyKey.size).length,
-  };
-}
-
 /**
  * One run per case with allow events on: a new flow emits one event, a ct
  * hit none; a rejudged case must judge again on its second run.
@@ -172,7 +121,7 @@ export function runScale(
   let reader: RingBufferReader | undefined;
   try {
     const l = loadSized(objPath, dir, endpointsMax, objs);
-    const counted = fill(l.map, pods, policy);
+    const counted = fillMaps(l.map, pods, policy);
     const setConfig = (flags: number): void =>
       mapUpdate(
         l.map(L.MAPS.config),

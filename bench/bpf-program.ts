@@ -97,7 +97,14 @@ function fmt(n: number): string {
 }
 
 function ebpfEntries(st: ApplyStats): string {
-  const keys = ['sluice_endpoints', 'sluice_peers', 'sluice_peer_addrs', 'sluice_policy', 'sluice_names'];
+  const keys = [
+    'sluice_endpoints',
+    'sluice_peers',
+    'sluice_peer_addrs',
+    'sluice_policy',
+    'sluice_policy_ports',
+    'sluice_names',
+  ];
   return keys.map((k) => `${k.replace('sluice_', '')} ${fmt(st.sizes[k] ?? 0)}`).join(', ');
 }
 

@@ -54,6 +54,12 @@ enum sluice_reason {
 enum sluice_endpoint_flags {
 	SLUICE_EP_INGRESS_ISOLATED = 1 << 0,
 	SLUICE_EP_EGRESS_ISOLATED = 1 << 1,
+	/*
+	 * The rule set of that direction has rows in sluice_policy (port ranges
+	 * or protocol ANY); without the flag the trie is not looked up.
+	 */
+	SLUICE_EP_INGRESS_TRIE = 1 << 2,
+	SLUICE_EP_EGRESS_TRIE = 1 << 3,
 };
 
 enum sluice_policy_flags {
@@ -170,7 +176,21 @@ struct sluice_policy_key {
 };
 _Static_assert(sizeof(struct sluice_policy_key) == 16, "sluice_policy_key");
 
-struct sluice_policy_value {
+/*
+ * sluice_policy_ports HASH: the tuples of one TCP/UDP/SCTP port, looked up
+ * before the trie, which holds only port ranges and protocol-ANY tuples.
+ * The same fields as sluice_policy_key after its prefixlen.
+ */
+struct sluice_policy_port_key {
+	__be32 ruleset;
+	__be32 peer_class;
+	__u8 direction; /* enum sluice_direction */
+	__u8 protocol;
+	__be16 dport;
+};
+_Static_assert(sizeof(struct sluice_policy_port_key) == 12, "sluice_policy_port_key");
+
+struct sluice_policy_value { /* of sluice_policy and sluice_policy_ports */
 	__u32 policy_id; /* user space maps it back to namespace/name */
 	__u16 rule; /* rule index inside spec.ingress / spec.egress */
 	__u16 flags; /* enum sluice_policy_flags */

@@ -61,6 +61,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_policy SEC(".maps");
 
+/* Single-port tuples; see struct sluice_policy_port_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sluice_policy_port_key);
+	__type(value, struct sluice_policy_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_policy_ports SEC(".maps");
+
 struct sluice_decision {
 	__u8 verdict; /* enum sluice_verdict */
 	__u8 reason; /* enum sluice_reason */
@@ -118,6 +128,30 @@ static __always_inline __u32 sluice_peer_class(__u8 family, const __u8 *addr)
 }
 
 /*
+ * The tuple for key k: a single port in the hash, then (when the rule set
+ * has any) a port range or protocol ANY in the trie. A port-less key
+ * (prefix cut before the protocol) has nothing in the hash.
+ */
+static __always_inline struct sluice_policy_value *
+sluice_policy_find(const struct sluice_policy_key *k, __u32 trie)
+{
+	struct sluice_policy_value *v = NULL;
+	struct sluice_policy_port_key pk;
+
+	if (k->prefixlen == SLUICE_POLICY_PREFIX_FULL) {
+		pk.ruleset = k->ruleset;
+		pk.peer_class = k->peer_class;
+		pk.direction = k->direction;
+		pk.protocol = k->protocol;
+		pk.dport = k->dport;
+		v = bpf_map_lookup_elem(&sluice_policy_ports, &pk);
+	}
+	if (!v && trie)
+		v = bpf_map_lookup_elem(&sluice_policy, k);
+	return v;
+}
+
+/*
  * Judges one direction of a new flow for endpoint ep: dir is the pod's
  * policy direction, peer the remote address. The tuples of the peer's own
  * class are tried first, then those of SLUICE_PEER_CLASS_ANY. Port-less protocols (ICMP and
@@ -132,6 +166,8 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 {
 	__u32 isolated = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_ISOLATED :
 						     SLUICE_EP_EGRESS_ISOLATED;
+	__u32 trie = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_TRIE :
+						 SLUICE_EP_EGRESS_TRIE;
 	struct sluice_policy_value *v;
 	struct sluice_policy_key k;
 
@@ -154,11 +190,11 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		k.protocol = 0;
 		k.dport = 0;
 	}
-	v = bpf_map_lookup_elem(&sluice_policy, &k);
+	v = sluice_policy_find(&k, ep->flags & trie);
 	if (!v) {
 		/* Rules without from/to: tuples of the ANY class. */
 		k.peer_class = bpf_htonl(SLUICE_PEER_CLASS_ANY);
-		v = bpf_map_lookup_elem(&sluice_policy, &k);
+		v = sluice_policy_find(&k, ep->flags & trie);
 	}
 	if (!v) {
 		/*

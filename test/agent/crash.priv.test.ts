@@ -31,7 +31,7 @@ import { podYaml, webPolicy } from './manifests.js';
 
 const skip = ebpfSkip();
 const BULK = 2000;
-const COMPARED: readonly PlannedMap[] = ['names', 'peers', 'peerAddrs', 'policy', 'endpoints'];
+const COMPARED: readonly PlannedMap[] = ['names', 'peers', 'peerAddrs', 'policy', 'policyPorts', 'endpoints'];
 
 /** 2,000 pods on node-a; variant b uses other addresses and labels than a. */
 function bulkPods(variant: 'a' | 'b'): string {

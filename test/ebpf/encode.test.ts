@@ -57,7 +57,13 @@ function render(p: Plan): Record<string, string[]> {
     endpoints: rows(p.maps.endpoints, (k, v) => {
       const key = L.addrKey.decode(k);
       const ep = L.endpoint.decode(v);
-      const iso = (ep.flags & 1 ? 'I' : '-') + (ep.flags & 2 ? 'E' : '-');
+      const trie = [
+        ep.flags & L.ENDPOINT_FLAGS.ingressTrie ? 'in' : '',
+        ep.flags & L.ENDPOINT_FLAGS.egressTrie ? 'out' : '',
+      ]
+        .filter((x) => x !== '')
+        .join(',');
+      const iso = (ep.flags & 1 ? 'I' : '-') + (ep.flags & 2 ? 'E' : '-') + (trie === '' ? '' : ` trie:${trie}`);
       return `${addrText(key.family, key.addr)} ${name('endpoint', ep.endpointId)} ${iso} in=${ep.ingressRuleset} out=${ep.egressRuleset}`;
     }),
     hostAddrs: rows(p.maps.hostAddrs, (k) => {
@@ -76,8 +82,13 @@ function render(p: Plan): Record<string, string[]> {
       const key = L.addrKey.decode(k);
       return `${addrText(key.family, key.addr)} ${name('peerClass', L.peerValue.decode(v).peerClass)}`;
     }),
-    policy: rows(p.maps.policy, (k, v) => {
-      const key = L.policyKey.decode(k);
+    policyPorts: rows(p.maps.policyPorts, (k, v) =>
+      policyText({ ...L.policyPortKey.decode(k), prefixlen: L.PREFIX.policyFull }, v),
+    ),
+    policy: rows(p.maps.policy, (k, v) => policyText(L.policyKey.decode(k), v)),
+  };
+  function policyText(key: L.PolicyKey, v: Buffer): string {
+    {
       const val = L.policyValue.decode(v);
       const dir = key.direction === 0 ? 'in' : 'out';
       const what =
@@ -86,8 +97,8 @@ function render(p: Plan): Record<string, string[]> {
           : `${PROTO_NAME[key.protocol] ?? key.protocol}/${key.dport}/${key.prefixlen - L.PREFIX.policyProtocol}`;
       const pol = name('policy', val.policyId);
       return `rs${key.ruleset} ${name('peerClass', key.peerClass)} ${dir} ${what} → ${pol}#${val.rule}`;
-    }),
-  };
+    }
+  }
 }
 
 const snap = (...args: Parameters<typeof cluster>): ClusterSnapshot => cluster(...args);
@@ -121,15 +132,11 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       [policy('x/np', selA, ingress(rule([podPeer(sel({ app: 'b' }))], [port(80), port(8000, 'TCP', 8099)])))],
     ),
     want: {
-      endpoints: ['10.0.1.1 x/a I- in=1 out=0', '10.0.1.2 x/b -- in=0 out=0'],
+      endpoints: ['10.0.1.1 x/a I- trie:in in=1 out=0', '10.0.1.2 x/b -- in=0 out=0'],
       peers: [],
       peerAddrs: ['10.0.1.2 #1'],
-      policy: [
-        'rs1 #1 in tcp/80/16 → x/np#0',
-        'rs1 #1 in tcp/8000/10 → x/np#0',
-        'rs1 #1 in tcp/8064/11 → x/np#0',
-        'rs1 #1 in tcp/8096/14 → x/np#0',
-      ],
+      policyPorts: ['rs1 #1 in tcp/80/16 → x/np#0'],
+      policy: ['rs1 #1 in tcp/8000/10 → x/np#0', 'rs1 #1 in tcp/8064/11 → x/np#0', 'rs1 #1 in tcp/8096/14 → x/np#0'],
     },
   },
   {
@@ -140,9 +147,10 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       [policy('x/np', egress(rule(undefined, [port(53, 'UDP')]), rule([ipPeer('192.168.0.0/16')])))],
     ),
     want: {
-      endpoints: ['10.0.1.1 x/a -E in=0 out=1'],
+      endpoints: ['10.0.1.1 x/a -E trie:out in=0 out=1'],
       peers: ['192.168.0.0/16 #1'],
-      policy: ['rs1 #1 out any → x/np#1', 'rs1 * out udp/53/16 → x/np#0'],
+      policy: ['rs1 #1 out any → x/np#1'],
+      policyPorts: ['rs1 * out udp/53/16 → x/np#0'],
     },
   },
   {
@@ -154,7 +162,8 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
     ),
     want: {
       peers: ['192.168.0.0/16 #1', '192.168.5.0/24 world'],
-      policy: ['rs1 #1 in tcp/443/16 → x/np#0'],
+      policy: [],
+      policyPorts: ['rs1 #1 in tcp/443/16 → x/np#0'],
     },
   },
   {
@@ -170,7 +179,7 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       [policy('x/np', selA, ingress(rule([podPeer(sel({ app: 'b' }))])))],
     ),
     want: {
-      endpoints: ['10.0.1.1 x/a I- in=1 out=0'],
+      endpoints: ['10.0.1.1 x/a I- trie:in in=1 out=0'],
       peers: [],
       peerAddrs: ['10.0.2.1 #1'],
       policy: ['rs1 #1 in any → x/np#0'],
@@ -264,7 +273,7 @@ test('ids: rebuilt from the names map entries', () => {
   const restored = idsFromNames([...rows, { kind: L.NAME_KIND.attachment, id: 1, name: 'veth0' }]);
   assert.deepEqual(restored, first.ids);
   const again = plan(compile(base, 'node-a'), NODE, restored);
-  for (const m of ['names', 'endpoints', 'peers', 'peerAddrs', 'policy'] as const) {
+  for (const m of ['names', 'endpoints', 'peers', 'peerAddrs', 'policy', 'policyPorts'] as const) {
     const d = diff(first.maps[m], again.maps[m]);
     assert.equal(d.upserts.length + d.deletes.length, 0, `${m}: no change after a restart`);
   }

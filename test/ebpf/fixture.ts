@@ -93,9 +93,12 @@ export class Fixture {
 
   endpoint(e: EndpointRow): void {
     const iso = e.isolated ?? [];
+    // The trie flags are always set: rows added later may be ranges (the planner sets them per rule set).
     const flags =
       (iso.includes('ingress') ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
-      (iso.includes('egress') ? L.ENDPOINT_FLAGS.egressIsolated : 0);
+      (iso.includes('egress') ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
+      L.ENDPOINT_FLAGS.ingressTrie |
+      L.ENDPOINT_FLAGS.egressTrie;
     const value = { endpointId: e.id, ingressRuleset: e.ingress ?? 0, egressRuleset: e.egress ?? 0, flags };
     mapUpdate(this.map(L.MAPS.endpoints), L.addrKey.encode(mapAddr(e.ip)), L.endpoint.encode(value));
   }
@@ -117,10 +120,13 @@ export class Fixture {
       rule: 0,
       flags: t.proto === undefined ? L.POLICY_FLAGS.anyProtocol : 0,
     });
-    const m = this.map(L.MAPS.policy);
     for (const row of rows) {
-      if (remove) mapDelete(m, L.policyKey.encode(row));
-      else mapUpdate(m, L.policyKey.encode(row), value);
+      // As the planner writes them: a single port in the hash, prefixes in the trie.
+      const single = row.prefixlen === L.PREFIX.policyFull;
+      const m = this.map(single ? L.MAPS.policyPorts : L.MAPS.policy);
+      const key = single ? L.policyPortKey.encode(row) : L.policyKey.encode(row);
+      if (remove) mapDelete(m, key);
+      else mapUpdate(m, key, value);
     }
   }
 

@@ -146,6 +146,7 @@ export class EbpfDatapath implements Datapath {
       [L.MAPS.peers, c.peers],
       [L.MAPS.peerAddrs, c.peers],
       [L.MAPS.policy, c.policy],
+      [L.MAPS.policyPorts, c.policy],
       [L.MAPS.names, c.names],
     ];
   }
@@ -173,6 +174,7 @@ export class EbpfDatapath implements Datapath {
       peers: ref(L.MAPS.peers),
       peerAddrs: ref(L.MAPS.peerAddrs),
       policy: ref(L.MAPS.policy),
+      policyPorts: ref(L.MAPS.policyPorts),
       endpoints: ref(L.MAPS.endpoints),
       config: ref(L.MAPS.config),
     };

@@ -128,17 +128,56 @@ export function ruleSetEntries(
   });
 }
 
-/** The endpoints rows of one endpoint: every address → its ids and isolation. */
+export interface SplitRows {
+  /** sluice_policy rows: port ranges and protocol ANY. */
+  readonly trie: readonly HexEntry[];
+  /** sluice_policy_ports rows: single ports, the trie key without its prefixlen. */
+  readonly ports: readonly HexEntry[];
+  /** L.DIRECTION codes that have trie rows. */
+  readonly trieDirections: ReadonlySet<number>;
+}
+
+const splitCache = new WeakMap<readonly HexEntry[], SplitRows>();
+const FULL_PREFIX = L.PREFIX.policyFull;
+const DIRECTION_OFFSET = 12;
+
+/** A rule set's rows (from ruleSetEntries) as the two maps hold them. */
+export function splitPolicyRows(rows: readonly HexEntry[]): SplitRows {
+  const cached = splitCache.get(rows);
+  if (cached !== undefined) return cached;
+  const trie: HexEntry[] = [];
+  const ports: HexEntry[] = [];
+  const trieDirections = new Set<number>();
+  for (const r of rows) {
+    const key = r.entry.key;
+    if (key.readUInt32LE(0) === FULL_PREFIX) {
+      ports.push({ hex: r.hex.slice(8), entry: { key: key.subarray(4), value: r.entry.value } });
+    } else {
+      trie.push(r);
+      trieDirections.add(key[DIRECTION_OFFSET] ?? 0);
+    }
+  }
+  const split = { trie, ports, trieDirections };
+  splitCache.set(rows, split);
+  return split;
+}
+
+/**
+ * The endpoints rows of one endpoint: every address → its ids, isolation
+ * and `trieFlags` (L.ENDPOINT_FLAGS.*Trie: its rule sets have trie rows).
+ */
 export function endpointEntries(
   ep: Endpoint,
   endpointId: number,
   ingressRuleset: number,
   egressRuleset: number,
   encodeAddr: (ip: string) => Buffer,
+  trieFlags = 0,
 ): readonly HexEntry[] {
   const flags =
     (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
-    (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0);
+    (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
+    trieFlags;
   return memo(endpointCache, ep, [endpointId, ingressRuleset, egressRuleset, flags], () => {
     const value = L.endpoint.encode({ endpointId, ingressRuleset, egressRuleset, flags });
     return ep.ips.map((ip) => hexEntry(encodeAddr(ip), value));

@@ -15,7 +15,10 @@
  * - policy:     per (rule set, direction) used by an endpoint, each tuple:
  *               protocol ANY → prefix cut before protocol; a port range →
  *               its port prefixes; ANY_CLASS → SLUICE_PEER_CLASS_ANY, which
- *               the program tries after the packet's own class;
+ *               the program tries after the packet's own class; rows of a
+ *               single port go to policyPorts (a hash, looked up first),
+ *               and an endpoint's flags say which of its rule sets have
+ *               trie rows at all;
  * - names:      id → name for every id in use (see ids.ts).
  */
 
@@ -32,7 +35,14 @@ import {
 import type { Protocol } from '../../model/k8s.js';
 import type { NodeContext } from '../types.js';
 import { mapAddr, peerPrefix } from './addr.js';
-import { endpointEntries, hexEntry, peerEntries, ruleSetEntries, type HexEntry } from './encode-cache.js';
+import {
+  endpointEntries,
+  hexEntry,
+  peerEntries,
+  ruleSetEntries,
+  splitPolicyRows,
+  type HexEntry,
+} from './encode-cache.js';
 import { changedSince, PartsAssembler } from './encode-delta.js';
 import { assignIds, ID_KINDS, KIND_CODE, NAME_BYTES, storedName, type IdState } from './ids.js';
 import * as L from './layout.js';
@@ -47,7 +57,16 @@ export interface Entry {
 /** Entries by hex of the key bytes. */
 export type Entries = ReadonlyMap<string, Entry>;
 
-export const PLANNED_MAPS = ['names', 'hostAddrs', 'services', 'peers', 'peerAddrs', 'policy', 'endpoints'] as const;
+export const PLANNED_MAPS = [
+  'names',
+  'hostAddrs',
+  'services',
+  'peers',
+  'peerAddrs',
+  'policy',
+  'policyPorts',
+  'endpoints',
+] as const;
 export type PlannedMap = (typeof PLANNED_MAPS)[number];
 
 export type MapContents = Readonly<Record<PlannedMap, Entries>>;
@@ -113,14 +132,22 @@ function classId(ids: IdState, key: string): number {
   return idOf(ids.peerClass, key, 'peer class');
 }
 
-function encodeEndpoints(model: CompiledPolicy, ids: IdState): Entries {
+/** Per rule set key, the L.DIRECTION codes whose tuples have sluice_policy (trie) rows. */
+type TrieDirections = ReadonlyMap<string, ReadonlySet<number>>;
+
+function encodeEndpoints(model: CompiledPolicy, ids: IdState, trie: TrieDirections): Entries {
   const out = new EntryBuilder();
   const addrKey = (ip: string): Buffer => L.addrKey.encode(mapAddr(ip));
   for (const ep of model.endpoints) {
     const ruleset = (d: typeof ep.ingress): number =>
       d.isolated && d.ruleSet !== undefined ? idOf(ids.ruleset, d.ruleSet, 'rule set') : 0;
+    const usesTrie = (d: typeof ep.ingress, dir: Direction): boolean =>
+      d.isolated && d.ruleSet !== undefined && (trie.get(d.ruleSet)?.has(L.DIRECTION[dir]) ?? false);
+    const trieFlags =
+      (usesTrie(ep.ingress, 'ingress') ? L.ENDPOINT_FLAGS.ingressTrie : 0) |
+      (usesTrie(ep.egress, 'egress') ? L.ENDPOINT_FLAGS.egressTrie : 0);
     const endpointId = idOf(ids.endpoint, ep.pod, 'endpoint');
-    out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey));
+    out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey, trieFlags));
   }
   return out.entries;
 }
@@ -182,8 +209,38 @@ function ruleSetUses(model: CompiledPolicy): Map<string, Set<Direction>> {
 
 /** Policy rows are assembled per rule set, patching the previous plan's map. */
 const policyParts = new PartsAssembler<RuleSet>();
+const portParts = new PartsAssembler<RuleSet>();
 
-function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
+function assembled(parts: PartsAssembler<RuleSet>, lists: Map<RuleSet, readonly HexEntry[]>): Entries {
+  const out = parts.assemble(lists);
+  if (out !== undefined) return out;
+  // Rule sets sharing a key (a model breaking its invariants): first one wins.
+  const b = new EntryBuilder();
+  for (const list of lists.values()) b.addAll(list);
+  return b.entries;
+}
+
+interface PolicyMaps {
+  readonly policy: Entries;
+  readonly policyPorts: Entries;
+  readonly trie: TrieDirections;
+}
+
+/** Single-port rows to sluice_policy_ports, the rest to the sluice_policy trie. */
+function encodePolicy(model: CompiledPolicy, ids: IdState): PolicyMaps {
+  const trieLists = new Map<RuleSet, readonly HexEntry[]>();
+  const portLists = new Map<RuleSet, readonly HexEntry[]>();
+  const trie = new Map<string, ReadonlySet<number>>();
+  for (const [rs, rows] of policyRowsByRuleSet(model, ids)) {
+    const split = splitPolicyRows(rows);
+    trieLists.set(rs, split.trie);
+    portLists.set(rs, split.ports);
+    trie.set(rs.key, split.trieDirections);
+  }
+  return { policy: assembled(policyParts, trieLists), policyPorts: assembled(portParts, portLists), trie };
+}
+
+function policyRowsByRuleSet(model: CompiledPolicy, ids: IdState): Map<RuleSet, readonly HexEntry[]> {
   const lists = new Map<RuleSet, readonly HexEntry[]>();
   const uses = ruleSetUses(model);
   for (const rs of model.ruleSets) {
@@ -200,12 +257,7 @@ function encodePolicy(model: CompiledPolicy, ids: IdState): Entries {
     const directions = [...dirs].sort().map((d) => L.DIRECTION[d]);
     lists.set(rs, ruleSetEntries(rs, ruleset, directions, tupleIds, tupleKeys));
   }
-  const assembled = policyParts.assemble(lists);
-  if (assembled !== undefined) return assembled;
-  // Rule sets sharing a key (a model breaking its invariants): first one wins.
-  const out = new EntryBuilder();
-  for (const list of lists.values()) out.addAll(list);
-  return out.entries;
+  return lists;
 }
 
 export function nameValue(text: string, flags = 0): Buffer {
@@ -236,6 +288,7 @@ function encodeNames(ids: IdState): Entries {
 /** Desired contents of every planned map. Throws only on a model that breaks its own invariants. */
 export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState): Plan {
   const ids = planIds(model, previous);
+  const { policy, policyPorts, trie } = encodePolicy(model, ids);
   return {
     ids,
     maps: {
@@ -243,8 +296,9 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
       hostAddrs: encodeHostAddrs(node),
       services: encodeServices(node),
       ...encodePeers(model, ids),
-      policy: encodePolicy(model, ids),
-      endpoints: encodeEndpoints(model, ids),
+      policy,
+      policyPorts,
+      endpoints: encodeEndpoints(model, ids, trie),
     },
   };
 }

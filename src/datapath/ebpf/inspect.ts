@@ -129,15 +129,21 @@ export function readPeers(pinRoot: string): PeerInfo[] {
   return [...prefixes, ...addrs].sort((a, b) => a.peerClass - b.peerClass || a.cidr.localeCompare(b.cidr));
 }
 
+/** Both policy maps as allow rows: the trie's prefixes, and sluice_policy_ports' single ports as full-length keys. */
 export function readPolicyRows(pinRoot: string): PolicyRow[] {
-  return withPinnedMap(pinRoot, L.MAPS.policy, (ref) =>
-    policyRows(
-      [...readEntries(ref, L.MAPS.policy).values()].map((e) => ({
-        key: L.policyKey.decode(e.key),
-        value: L.policyValue.decode(e.value),
-      })),
-    ),
+  const trie = withPinnedMap(pinRoot, L.MAPS.policy, (ref) =>
+    [...readEntries(ref, L.MAPS.policy).values()].map((e) => ({
+      key: L.policyKey.decode(e.key),
+      value: L.policyValue.decode(e.value),
+    })),
   );
+  const ports = withPinnedMap(pinRoot, L.MAPS.policyPorts, (ref) =>
+    [...readEntries(ref, L.MAPS.policyPorts).values()].map((e) => ({
+      key: { ...L.policyPortKey.decode(e.key), prefixlen: L.PREFIX.policyFull },
+      value: L.policyValue.decode(e.value),
+    })),
+  );
+  return policyRows([...trie, ...ports]);
 }
 
 export interface CtInfo {

@@ -32,6 +32,13 @@ export const policyKey = defineStruct('sluice_policy_key', [
   f('protocol', 'u8'),
   f('dport', 'be16'),
 ]);
+export const policyPortKey = defineStruct('sluice_policy_port_key', [
+  f('ruleset', 'be32'),
+  f('peer_class', 'be32'),
+  f('direction', 'u8'),
+  f('protocol', 'u8'),
+  f('dport', 'be16'),
+]);
 export const policyValue = defineStruct('sluice_policy_value', [
   f('policy_id', 'u32'),
   f('rule', 'u16'),
@@ -155,6 +162,7 @@ export const STRUCTS: readonly StructLayout[] = [
   peerKey,
   peerValue,
   policyKey,
+  policyPortKey,
   policyValue,
   ctKey,
   ct4Key,
@@ -189,7 +197,12 @@ export const REASON = {
   serviceDeferred: 12,
   ctRelated: 13,
 } as const;
-export const ENDPOINT_FLAGS = { ingressIsolated: 1 << 0, egressIsolated: 1 << 1 } as const;
+export const ENDPOINT_FLAGS = {
+  ingressIsolated: 1 << 0,
+  egressIsolated: 1 << 1,
+  ingressTrie: 1 << 2,
+  egressTrie: 1 << 3,
+} as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
 export const CT_FLAGS = { seenReply: 1 << 0, finFwd: 1 << 1, finRev: 1 << 2, rst: 1 << 3, service: 1 << 4 } as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
@@ -235,6 +248,8 @@ export const ENUMS: readonly EnumSpec[] = [
     values: {
       SLUICE_EP_INGRESS_ISOLATED: ENDPOINT_FLAGS.ingressIsolated,
       SLUICE_EP_EGRESS_ISOLATED: ENDPOINT_FLAGS.egressIsolated,
+      SLUICE_EP_INGRESS_TRIE: ENDPOINT_FLAGS.ingressTrie,
+      SLUICE_EP_EGRESS_TRIE: ENDPOINT_FLAGS.egressTrie,
     },
   },
   { c: 'sluice_policy_flags', values: { SLUICE_POLICY_ANY_PROTOCOL: POLICY_FLAGS.anyProtocol } },
@@ -301,6 +316,7 @@ export const MAPS = {
   peers: { name: 'sluice_peers', key: peerKey, value: peerValue },
   peerAddrs: { name: 'sluice_peer_addrs', key: addrKey, value: peerValue },
   policy: { name: 'sluice_policy', key: policyKey, value: policyValue },
+  policyPorts: { name: 'sluice_policy_ports', key: policyPortKey, value: policyValue },
   ct: { name: 'sluice_ct', key: ctKey, value: ctValue },
   ct4: { name: 'sluice_ct4', key: ct4Key, value: ctValue },
   frags: { name: 'sluice_frags', key: fragKey, value: fragValue },

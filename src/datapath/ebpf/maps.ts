@@ -3,8 +3,8 @@
  * writes the diff in an order that never lets a packet see a state allowing
  * more than the old or the new model:
  *
- *   upserts  names → host_addrs → services → peers → peer_addrs → policy → endpoints
- *   deletes  endpoints → policy → peer_addrs → peers → services → host_addrs → names
+ *   upserts  names → host_addrs → services → peers → peer_addrs → policy → policy_ports → endpoints
+ *   deletes  endpoints → policy_ports → policy → peer_addrs → peers → services → host_addrs → names
  *
  * New rule sets and peer classes get fresh ids (ids.ts), so their entries are
  * complete before an endpoint points at them; the old entries go only after
@@ -33,10 +33,12 @@ const UPSERT_ORDER: readonly PlannedMap[] = [
   'peers',
   'peerAddrs',
   'policy',
+  'policyPorts',
   'endpoints',
 ];
 const DELETE_ORDER: readonly PlannedMap[] = [
   'endpoints',
+  'policyPorts',
   'policy',
   'peerAddrs',
   'peers',
@@ -44,7 +46,15 @@ const DELETE_ORDER: readonly PlannedMap[] = [
   'hostAddrs',
   'names',
 ];
-const JUDGING: readonly PlannedMap[] = ['hostAddrs', 'services', 'peers', 'peerAddrs', 'policy', 'endpoints'];
+const JUDGING: readonly PlannedMap[] = [
+  'hostAddrs',
+  'services',
+  'peers',
+  'peerAddrs',
+  'policy',
+  'policyPorts',
+  'endpoints',
+];
 
 export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef & { readonly maxEntries: number }>>;
 
@@ -87,6 +97,7 @@ export const PLANNED_SPECS: Readonly<Record<PlannedMap, L.MapSpec>> = {
   peers: L.MAPS.peers,
   peerAddrs: L.MAPS.peerAddrs,
   policy: L.MAPS.policy,
+  policyPorts: L.MAPS.policyPorts,
   endpoints: L.MAPS.endpoints,
 };
 
@@ -105,6 +116,7 @@ export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
     peers: read('peers'),
     peerAddrs: read('peerAddrs'),
     policy: read('policy'),
+    policyPorts: read('policyPorts'),
     endpoints: read('endpoints'),
   };
 }

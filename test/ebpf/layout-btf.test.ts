@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import type { StructLayout } from '../../src/datapath/ebpf/codec.js';
-import { ENUMS, MAPS, STRUCTS } from '../../src/datapath/ebpf/layout.js';
+import { ENUMS } from '../../src/datapath/ebpf/layout-enums.js';
+import { MAPS, STRUCTS } from '../../src/datapath/ebpf/layout.js';
 import { HEADER, byName, loadBtf, resolve, sizeOf } from './btf-dump.js';
 
 const types = loadBtf();

@@ -3,7 +3,7 @@
  * harness node namespace, on real packets (root only). Every change —
  * policy create / change / delete, pod relabel / delete / create, namespace
  * label added / removed — is enforced within 1 s; hand-made drift (a
- * sluice_endpoints entry deleted, the sluice_policy rows deleted, a tcx link
+ * sluice_endpoints entry deleted, the policy rows deleted, a tcx link
  * detached) is repaired by the next periodic resync (--sync-period 1s).
  * Denied flows show up in the agent's log with pod names (--log-denied).
  */
@@ -130,7 +130,14 @@ test(
       ['deny-all', () => writeFile(file('policy.yaml'), webPolicy(undefined)), false, false],
       ['web endpoint entry deleted', () => deleteKeys(f.pinRoot, 'sluice_endpoints', isV4Key(f.web.v4)), true, true],
       ['allow from app=client', () => writeFile(file('policy.yaml'), webPolicy({ app: 'client' })), true, false],
-      ['sluice_policy rows deleted', () => deleteKeys(f.pinRoot, 'sluice_policy', () => true), false, true],
+      [
+        'policy rows deleted (sluice_policy and sluice_policy_ports)',
+        async () =>
+          (await deleteKeys(f.pinRoot, 'sluice_policy', () => true)) +
+          (await deleteKeys(f.pinRoot, 'sluice_policy_ports', () => true)),
+        false,
+        true,
+      ],
       ['deny-all', () => writeFile(file('policy.yaml'), webPolicy(undefined)), false, false],
       ['link toward web detached', () => detachToPod(f.node, f.pinRoot, f.web.hostIface), true, true],
     ];

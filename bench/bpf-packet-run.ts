@@ -12,6 +12,7 @@ import { RingBufferReader } from '../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../src/datapath/ebpf/test-run.js';
 import { packet } from '../test/ebpf/packets.js';
 import { fillMaps } from './bpf-packet-fill.js';
+import { measureFresh, type FreshResult } from './bpf-packet-fresh.js';
 import { casesFor, ENDPOINTS_DEFAULT_MAX, type PolicyRow } from './bpf-packet-scenario.js';
 
 export interface RunOptions {
@@ -72,6 +73,14 @@ export interface ScaleResult {
   readonly info: ScaleInfo;
   /** By case name. */
   readonly ns: ReadonlyMap<string, Sample>;
+  /** A new tuple on every run (bench/bpf-packet-fresh.ts), when asked for. */
+  readonly fresh?: FreshResult;
+}
+
+/** Objects for the fresh-tuple measurement: the wrapper and the empty program. */
+export interface FreshObjects {
+  readonly wrapper: string;
+  readonly empty: string;
 }
 
 interface Loaded {
@@ -114,6 +123,7 @@ export function runScale(
   pods: number,
   policy: readonly PolicyRow[],
   o: RunOptions,
+  freshObjects?: FreshObjects,
 ): ScaleResult {
   mkdirSync(dir);
   const endpointsMax = Math.max(ENDPOINTS_DEFAULT_MAX, 2 ** Math.ceil(Math.log2(pods + 1)));
@@ -140,7 +150,12 @@ export function runScale(
       ns.set(c.name, measure(prog, packet(c.pkt), c.want, c.name, o));
       reader.consume();
     }
-    return { info: { ...counted, endpointsMax }, ns };
+    const toPod = l.sluice.programFd('sluice_to_pod');
+    const fresh =
+      freshObjects === undefined
+        ? undefined
+        : measureFresh(freshObjects.wrapper, freshObjects.empty, toPod, `${dir}-fresh`, o);
+    return { info: { ...counted, endpointsMax }, ns, ...(fresh === undefined ? {} : { fresh }) };
   } finally {
     reader?.close();
     for (const obj of objs) obj.close();

@@ -193,6 +193,17 @@ const outFlow = tcp(SERVER, 41000, EGRESS_DST, 443, TCP.ack);
 const inSyn = { prog: 'sluice_to_pod', pkt: { ...inFlow, tcpFlags: TCP.syn } };
 const outSyn = { prog: 'sluice_from_pod', pkt: { ...outFlow, tcpFlags: TCP.syn } };
 
+/**
+ * Through build/bpf/fresh.bpf.o (bench/bpf-packet-fresh.ts): a TCP SYN from
+ * the client network to the tested pod's port 80, each run with a source
+ * port and address low half never used before.
+ */
+export const FRESH_CASE = {
+  name: 'to_pod new flow, fresh tuple each run',
+  prog: 'sluice_to_pod',
+  pkt: tcp(CLIENT, 1, SERVER, 80, TCP.syn),
+} as const;
+
 export const EMPTY_CASE: Case = {
   name: 'empty tc program',
   variant: 'empty',

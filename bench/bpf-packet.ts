@@ -13,10 +13,12 @@ import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { packet } from '../test/ebpf/packets.js';
+import type { FreshResult } from './bpf-packet-fresh.js';
 import { loadObject, measure, runScale, type RunOptions, type Sample, type ScaleInfo } from './bpf-packet-run.js';
 import {
   CASES,
   EMPTY_CASE,
+  FRESH_CASE,
   ENDPOINTS_DEFAULT_MAX,
   POD_PEER,
   RULE_SETS,
@@ -39,6 +41,7 @@ const COMPARE = argValue('--compare');
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SLUICE_OBJ = `${REPO}build/bpf/sluice.bpf.o`;
 const EMPTY_OBJ = `${REPO}build/bpf/empty.bpf.o`;
+const FRESH = { wrapper: `${REPO}build/bpf/fresh.bpf.o`, empty: EMPTY_OBJ };
 const PIN_ROOT = `/sys/fs/bpf/sluice-bench-${process.pid}`;
 
 function runEmpty(): Sample {
@@ -93,6 +96,21 @@ function printTable(rows: readonly Row[], empty: number): void {
   for (const b of body) console.log(line(b));
 }
 
+interface FreshRow extends FreshResult {
+  readonly pods: number;
+}
+
+function printFresh(rows: readonly FreshRow[]): void {
+  console.log(`${FRESH_CASE.name} (through build/bpf/fresh.bpf.o, see notes):`);
+  for (const r of rows) {
+    const delta = r.sluice.median - r.empty.median;
+    console.log(
+      `  pods ${fmt(r.pods)}: ${fmt(r.sluice.median)} ns (${fmt(r.sluice.min)}-${fmt(r.sluice.max)}); ` +
+        `wrapper into the empty program ${fmt(r.empty.median)} ns; sluice +${fmt(delta)} ns`,
+    );
+  }
+}
+
 const NOTES = `
 Notes
 - ns/packet is the kernel's average over ${fmt(REPEAT)} runs of one BPF_PROG_TEST_RUN
@@ -129,6 +147,13 @@ Notes
   event through the token bucket (default 1,000/s per CPU, so nearly every
   run is counted as suppressed). It is the dearest path that leaves no state behind.
 - Ring-buffer events are drained between cases.
+- ${FRESH_CASE.name}: every run above repeats one packet, so a real new
+  flow (ct misses, then an insert into a table that is full on a busy node)
+  is not among them. build/bpf/fresh.bpf.o gives each run a source port and
+  address low half never used before and tail-calls sluice_to_pod (TCP SYN,
+  client network to port 80); the same wrapper into the empty program is its
+  baseline. After 65,536 runs the LRU ct table is full and every insert
+  evicts, so most of the ${fmt(REPEAT)} runs pay for that.
 - --compare OLD.o: the same cases against another build of the object (e.g.
   the previous commit's, built to build/bpf/old.o), each object over its own
   maps, in the same run; "before" is OLD.o, "after" build/bpf/sluice.bpf.o.`;
@@ -169,10 +194,12 @@ function run(): void {
   const policy = policyRows();
   const empty = runEmpty();
   const rows: Row[] = [{ name: EMPTY_CASE.name, pods: '-', after: empty }];
+  const freshRows: FreshRow[] = [];
   const infos: ScaleInfo[] = [];
   for (const pods of POD_COUNTS) {
     const before = COMPARE === undefined ? undefined : runScale(COMPARE, `${PIN_ROOT}/old-${pods}`, pods, policy, RUN);
-    const after = runScale(SLUICE_OBJ, `${PIN_ROOT}/pods-${pods}`, pods, policy, RUN);
+    const after = runScale(SLUICE_OBJ, `${PIN_ROOT}/pods-${pods}`, pods, policy, RUN, FRESH);
+    if (after.fresh !== undefined) freshRows.push({ pods, ...after.fresh });
     infos.push(after.info);
     for (const c of CASES) {
       const ns = after.ns.get(c.name);
@@ -182,6 +209,8 @@ function run(): void {
   printInfos(infos);
   console.log('');
   printTable(rows, empty.median);
+  console.log('');
+  printFresh(freshRows);
   console.log(NOTES);
 }
 

@@ -15,6 +15,10 @@ import { EbpfDatapath, readPinnedMap } from '../../src/datapath/ebpf/ebpf-datapa
 import { closeFd } from '../../src/datapath/ebpf/libbpf.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
 import { mapDelete, mapLookup, mapUpdate, openPinned } from '../../src/datapath/ebpf/map-ops.js';
+import { plan } from '../../src/datapath/ebpf/encode.js';
+import { idsFromNames } from '../../src/datapath/ebpf/ids.js';
+import { PLANNED_SPECS, writePlan, type PlannedRefs } from '../../src/datapath/ebpf/maps.js';
+import { readNames } from '../../src/datapath/ebpf/names.js';
 import type { NodeContext } from '../../src/datapath/types.js';
 import { cluster, ns, pod } from '../compiler/builders.js';
 import { ensureObject } from './btf-dump.js';
@@ -86,3 +90,41 @@ for (const c of cases) {
     assert.equal(keys.length, c.next - (c.repaired ? 0 : 1));
   });
 }
+
+test(
+  'writePlan: the step between upserts and deletes sees new entries written and old ones still there',
+  { skip },
+  async (t) => {
+    const pinRoot = `/sys/fs/bpf/sluice-test-mirror-${process.pid}-between`;
+    mkdirSync(pinRoot, { recursive: true });
+    const dp = new EbpfDatapath({ pinRoot, objectPath: ensureObject() });
+    const fds: number[] = [];
+    t.after(async () => {
+      for (const fd of fds) closeFd(fd);
+      await dp.cleanup();
+      await dp.close();
+      rmSync(pinRoot, { recursive: true, force: true });
+    });
+    // Pods p0, p1 enforced; the next plan has p1, p2 (10.1.0.2, 10.1.0.3), as if p0 were deleted and p2 created.
+    await dp.apply(compile(snapshot(2), 'node-a'), NODE);
+    const ref = (spec: L.MapSpec) => {
+      const fd = openPinned(`${pinRoot}/${spec.name}`);
+      fds.push(fd);
+      return { fd, name: spec.name, maxEntries: 1 << 16 };
+    };
+    const refs = Object.fromEntries([
+      ...Object.entries(PLANNED_SPECS).map(([m, spec]) => [m, ref(spec)]),
+      ['config', ref(L.MAPS.config)],
+    ]) as PlannedRefs;
+    const next = cluster([ns('x')], [pod('x/p1', '10.1.0.2'), pod('x/p2', '10.1.0.3')], []);
+    const p = plan(compile(next, 'node-a'), NODE, idsFromNames(readNames(refs.names).rows));
+    const has = (ip: string): boolean => mapLookup(refs.endpoints, endpointKey(ip), L.endpoint.size) !== undefined;
+    let seen: boolean[] | undefined;
+    const stats = writePlan(refs, p, undefined, () => {
+      seen = [has('10.1.0.3'), has('10.1.0.1')];
+    });
+    assert.deepEqual(seen, [true, true], 'between: the new endpoint is there and the removed one not yet gone');
+    assert.deepEqual([has('10.1.0.3'), has('10.1.0.1')], [true, false], 'after: the removed endpoint is gone');
+    assert.ok(stats.written > 0 && stats.removed > 0);
+  },
+);

@@ -105,10 +105,15 @@ export class EbpfDatapath implements Datapath {
     this.known = undefined;
     let names = known?.names ?? readNames(refs.names);
     const p = plan(model, node, known?.ids ?? idsFromNames(names.rows));
-    const stats = writePlan(refs, p, this.mirror);
-    if (known !== undefined && this.mirror.readBack) names = readNames(refs.names);
-    const attachments = this.syncAttachments(obj, refs.names, node, names);
-    this.known = { ids: p.ids, names: { rows: [], attachments } };
+    let attachments: NamesState['attachments'] | undefined;
+    // Programs are (re)attached between the upserts and the deletes: after an
+    // upgrade that moves entries between maps, old and new programs both
+    // find theirs at every moment.
+    const stats = writePlan(refs, p, this.mirror, () => {
+      if (known !== undefined && this.mirror.readBack) names = readNames(refs.names);
+      attachments = this.syncAttachments(obj, refs.names, node, names);
+    });
+    this.known = { ids: p.ids, names: { rows: [], attachments: attachments ?? new Map() } };
     return stats;
   }
 

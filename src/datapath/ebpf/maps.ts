@@ -195,7 +195,12 @@ export class PlannedMirror {
  * Writes the difference between the maps and `p`; returns counts and sizes
  * after. With a mirror, the maps are read only when it cannot be trusted.
  */
-export function writePlan(refs: PlannedRefs, p: Plan, mirror: PlannedMirror = new PlannedMirror(0)): ApplyStats {
+export function writePlan(
+  refs: PlannedRefs,
+  p: Plan,
+  mirror: PlannedMirror = new PlannedMirror(0),
+  betweenUpsertsAndDeletes?: () => void,
+): ApplyStats {
   checkCapacity(refs, p);
   const { diffs, readAt } = mirror.current(refs, p);
   mirror.forget();
@@ -205,12 +210,22 @@ export function writePlan(refs: PlannedRefs, p: Plan, mirror: PlannedMirror = ne
     for (const e of diffs[m].upserts) mapUpdate(refs[m], e.key, e.value);
     written += diffs[m].upserts.length;
   }
+  // Programs replaced here (an upgrade) find both layouts' entries: the
+  // new ones are written, the old ones not deleted yet. A failure there
+  // still lets the deletes run, then is thrown.
+  let failure: { err: unknown } | undefined;
+  try {
+    betweenUpsertsAndDeletes?.();
+  } catch (err) {
+    failure = { err };
+  }
   for (const m of DELETE_ORDER) {
     for (const k of diffs[m].deletes) mapDelete(refs[m], k);
     removed += diffs[m].deletes.length;
   }
   const judging = JUDGING.some((m) => diffs[m].upserts.length + diffs[m].deletes.length > 0);
   mirror.remember(p, judging ? bumpPolicyGen(refs.config) : readConfig(refs.config).policyGen, readAt);
+  if (failure !== undefined) throw failure.err;
   const out: Record<string, number> = {};
   for (const m of UPSERT_ORDER) out[PLANNED_SPECS[m].name] = p.maps[m].size;
   return { written, removed, sizes: out };

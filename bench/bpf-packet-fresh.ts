@@ -12,18 +12,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mapUpdate } from '../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../src/datapath/ebpf/object.js';
 import { packet } from '../test/ebpf/packets.js';
-import { measure, type RunOptions, type Sample } from './bpf-packet-run.js';
+import { measure, u32, type RunOptions, type Sample } from './bpf-packet-run.js';
 import { FRESH_CASE, TC_ACT_OK } from './bpf-packet-scenario.js';
 
 export interface FreshResult {
   readonly sluice: Sample;
   readonly empty: Sample;
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
 }
 
 /** Runs the wrapper into `targetFd`, then into the empty program of `emptyPath`. */

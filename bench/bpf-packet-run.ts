@@ -42,7 +42,8 @@ export function measure(progFd: number, pkt: Buffer, want: number, what: string,
   return { median: xs[Math.floor(xs.length / 2)] ?? 0, min: xs[0] ?? 0, max: xs[xs.length - 1] ?? 0 };
 }
 
-function u32(n: number): Buffer {
+/** A little-endian u32, as map keys and values of 4 bytes are. */
+export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n);
   return b;

@@ -6,7 +6,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 
-import { mapAddr, peerPrefix } from '../../src/datapath/ebpf/addr.js';
+import { isSingleAddress, mapAddr, peerPrefix } from '../../src/datapath/ebpf/addr.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
 import { mapDelete, mapUpdate, type MapRef } from '../../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../../src/datapath/ebpf/object.js';
@@ -73,13 +73,11 @@ export class Fixture {
     for (const e of setup.endpoints ?? []) this.endpoint(e);
     for (const p of setup.peers ?? []) {
       // As the planner writes them: single addresses in the hash, wider prefixes in the trie.
-      const { family, addr, prefixlen } = peerPrefix(p.cidr);
+      const prefix = peerPrefix(p.cidr);
+      const { family, addr } = prefix;
       const value = L.peerValue.encode({ peerClass: p.peerClass });
-      if (prefixlen - L.PREFIX.peerBase === (family === L.FAMILY.v4 ? 32 : 128)) {
-        mapUpdate(this.map(L.MAPS.peerAddrs), L.addrKey.encode({ family, addr }), value);
-      } else {
-        mapUpdate(this.map(L.MAPS.peers), L.peerKey.encode({ family, addr, prefixlen }), value);
-      }
+      if (isSingleAddress(prefix)) mapUpdate(this.map(L.MAPS.peerAddrs), L.addrKey.encode({ family, addr }), value);
+      else mapUpdate(this.map(L.MAPS.peers), L.peerKey.encode(prefix), value);
     }
     for (const t of setup.tuples ?? []) this.tuple(t);
     for (const s of setup.services ?? []) {

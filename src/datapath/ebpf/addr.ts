@@ -23,3 +23,8 @@ export function peerPrefix(cidr: string): MapAddr & { readonly prefixlen: number
   const { family, addr } = mapAddr(ip.toString());
   return { family, addr, prefixlen: PREFIX.peerBase + bits };
 }
+
+/** A prefix of one address (/32, /128): its peer class goes to sluice_peer_addrs, not the sluice_peers trie. */
+export function isSingleAddress(p: { readonly family: number; readonly prefixlen: number }): boolean {
+  return p.prefixlen - PREFIX.peerBase === (p.family === FAMILY.v4 ? 32 : 128);
+}

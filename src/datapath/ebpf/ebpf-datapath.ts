@@ -20,7 +20,7 @@ import {
   type AttachRecord,
   type Hook,
 } from './attach.js';
-import { plan } from './encode.js';
+import { plan, PLANNED_MAPS } from './encode.js';
 import { assignIds, idsFromNames, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
@@ -172,17 +172,8 @@ export class EbpfDatapath implements Datapath {
       name: spec.name,
       maxEntries: obj.maxEntries(spec.name),
     });
-    return {
-      names: ref(L.MAPS.names),
-      hostAddrs: ref(L.MAPS.hostAddrs),
-      services: ref(L.MAPS.services),
-      peers: ref(L.MAPS.peers),
-      peerAddrs: ref(L.MAPS.peerAddrs),
-      policy: ref(L.MAPS.policy),
-      policyPorts: ref(L.MAPS.policyPorts),
-      endpoints: ref(L.MAPS.endpoints),
-      config: ref(L.MAPS.config),
-    };
+    const names = [...PLANNED_MAPS, 'config'] as const;
+    return Object.fromEntries(names.map((m) => [m, ref(L.MAPS[m] as L.MapSpec)])) as PlannedRefs;
   }
 
   /** Hooks per interface: pods' host veths and the uplinks. */

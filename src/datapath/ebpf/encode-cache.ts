@@ -10,7 +10,7 @@
  */
 
 import type { AllowTuple, Endpoint, PeerPrefix, RuleSet } from '../../model/compiled.js';
-import { peerPrefix } from './addr.js';
+import { isSingleAddress, peerPrefix } from './addr.js';
 import type { Entry } from './encode.js';
 import * as L from './layout.js';
 import { zeroed } from '../../util/bytes.js';
@@ -191,10 +191,8 @@ export function endpointEntries(
 export function peerEntries(p: PeerPrefix, peerClass: number): readonly HexEntry[] {
   return memo(peerCache, p, [peerClass], () => {
     const value = L.peerValue.encode({ peerClass });
-    const { family, addr, prefixlen } = peerPrefix(p.cidr);
-    const single = prefixlen - L.PREFIX.peerBase === (family === L.FAMILY.v4 ? 32 : 128);
-    return [
-      hexEntry(single ? L.addrKey.encode({ family, addr }) : L.peerKey.encode({ family, addr, prefixlen }), value),
-    ];
+    const prefix = peerPrefix(p.cidr);
+    const { family, addr } = prefix;
+    return [hexEntry(isSingleAddress(prefix) ? L.addrKey.encode({ family, addr }) : L.peerKey.encode(prefix), value)];
   });
 }

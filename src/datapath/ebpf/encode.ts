@@ -57,6 +57,7 @@ export interface Entry {
 /** Entries by hex of the key bytes. */
 export type Entries = ReadonlyMap<string, Entry>;
 
+/** The maps the planner fills, in the order the executor writes them (maps.ts). */
 export const PLANNED_MAPS = [
   'names',
   'hostAddrs',

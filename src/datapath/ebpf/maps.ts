@@ -22,39 +22,14 @@
 
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';
 import type { ApplyStats } from '../types.js';
-import { diff, type Entries, type Entry, type MapDiff, type Plan, type PlannedMap } from './encode.js';
+import { diff, PLANNED_MAPS, type Entries, type Entry, type MapDiff, type Plan, type PlannedMap } from './encode.js';
 import * as L from './layout.js';
 import { mapDelete, mapKeys, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
 
-const UPSERT_ORDER: readonly PlannedMap[] = [
-  'names',
-  'hostAddrs',
-  'services',
-  'peers',
-  'peerAddrs',
-  'policy',
-  'policyPorts',
-  'endpoints',
-];
-const DELETE_ORDER: readonly PlannedMap[] = [
-  'endpoints',
-  'policyPorts',
-  'policy',
-  'peerAddrs',
-  'peers',
-  'services',
-  'hostAddrs',
-  'names',
-];
-const JUDGING: readonly PlannedMap[] = [
-  'hostAddrs',
-  'services',
-  'peers',
-  'peerAddrs',
-  'policy',
-  'policyPorts',
-  'endpoints',
-];
+/** PLANNED_MAPS is in upsert order; deletes go the other way; every map but names judges packets. */
+const UPSERT_ORDER: readonly PlannedMap[] = PLANNED_MAPS;
+const DELETE_ORDER: readonly PlannedMap[] = [...PLANNED_MAPS].reverse();
+const JUDGING: readonly PlannedMap[] = PLANNED_MAPS.filter((m) => m !== 'names');
 
 export type PlannedRefs = Readonly<Record<PlannedMap | 'config', MapRef & { readonly maxEntries: number }>>;
 
@@ -90,16 +65,9 @@ export function readEntries(m: MapRef, spec: KeyedSpec): Map<string, Entry> {
   return out;
 }
 
-export const PLANNED_SPECS: Readonly<Record<PlannedMap, L.MapSpec>> = {
-  names: L.MAPS.names,
-  hostAddrs: L.MAPS.hostAddrs,
-  services: L.MAPS.services,
-  peers: L.MAPS.peers,
-  peerAddrs: L.MAPS.peerAddrs,
-  policy: L.MAPS.policy,
-  policyPorts: L.MAPS.policyPorts,
-  endpoints: L.MAPS.endpoints,
-};
+export const PLANNED_SPECS = Object.fromEntries(
+  PLANNED_MAPS.map((m): [PlannedMap, L.MapSpec] => [m, L.MAPS[m]]),
+) as Readonly<Record<PlannedMap, L.MapSpec>>;
 
 /** True for sluice_names keys the planner owns (not interface attachments). */
 function plannedName(e: Entry): boolean {
@@ -108,17 +76,9 @@ function plannedName(e: Entry): boolean {
 
 export function readPlanned(refs: PlannedRefs): Record<PlannedMap, Entries> {
   const read = (m: PlannedMap): Map<string, Entry> => readEntries(refs[m], PLANNED_SPECS[m]);
-  const names = new Map([...read('names')].filter(([, e]) => plannedName(e)));
-  return {
-    names,
-    hostAddrs: read('hostAddrs'),
-    services: read('services'),
-    peers: read('peers'),
-    peerAddrs: read('peerAddrs'),
-    policy: read('policy'),
-    policyPorts: read('policyPorts'),
-    endpoints: read('endpoints'),
-  };
+  const out = Object.fromEntries(PLANNED_MAPS.map((m) => [m, read(m)])) as Record<PlannedMap, Map<string, Entry>>;
+  out.names = new Map([...out.names].filter(([, e]) => plannedName(e)));
+  return out;
 }
 
 function readConfig(ref: MapRef): L.Config {

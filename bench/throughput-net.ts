@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, run, type NodeNs, type PodNs } from '../test/support/netns.js';
 
@@ -23,6 +23,16 @@ export const DENIED_PORT = 81;
 const IPERF_PORT = 8080;
 /** A static file about the size of nginx's default index page. */
 const BODY = `<!DOCTYPE html><html><body>${'sluice '.repeat(84)}</body></html>\n`;
+
+/**
+ * The load generators run on CPU 0 and the servers on CPU 1 (when the
+ * machine has two): left to the scheduler, whether both land on one CPU
+ * changes a run by more than enforcement does.
+ */
+const PINNED = availableParallelism() >= 2;
+const CLIENT_CPU = 0;
+const SERVER_CPU = 1;
+const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] : []);
 
 export interface BenchNet {
   readonly node: NodeNs;
@@ -52,7 +62,9 @@ function nginxConf(dir: string): string {
 
 /** Spawns a long-running command in a namespace; resolves once `ready` matches its output (or at once). */
 function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, ...onCpu(SERVER_CPU), cmd, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer): void => {
@@ -125,7 +137,7 @@ export async function createBenchNet(): Promise<BenchNet> {
 /** Keep-alive requests per second from wrk with `connections` connections on one thread. */
 export async function wrkRps(net: BenchNet, connections: number, seconds: number): Promise<number> {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, net.url];
-  const out = await run('ip', ['netns', 'exec', net.clientNs, 'wrk', ...args]);
+  const out = await run('ip', ['netns', 'exec', net.clientNs, ...onCpu(CLIENT_CPU), 'wrk', ...args]);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (m?.[1] === undefined) throw new Error(`wrk: no Requests/sec in output: ${out}`);
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk reported errors: ${out}`);
@@ -135,7 +147,7 @@ export async function wrkRps(net: BenchNet, connections: number, seconds: number
 /** Requests per second from ab without keep-alive: one new TCP connection per request, as in the TKE test. */
 export async function abRps(net: BenchNet, concurrency: number, seconds: number): Promise<number> {
   const args = ['-q', '-r', '-c', `${concurrency}`, '-t', `${seconds}`, '-n', '10000000', net.url];
-  const out = await run('ip', ['netns', 'exec', net.clientNs, 'ab', ...args]);
+  const out = await run('ip', ['netns', 'exec', net.clientNs, ...onCpu(CLIENT_CPU), 'ab', ...args]);
   const m = /Requests per second:\s+([\d.]+)/.exec(out);
   if (m?.[1] === undefined) throw new Error(`ab: no "Requests per second" in output: ${out}`);
   return Number(m[1]);
@@ -147,7 +159,7 @@ export async function iperfGbps(net: BenchNet, seconds: number): Promise<number>
   const server = await daemon(net.server.ns, 'iperf3', args, /listening/i);
   try {
     const client = ['-c', net.server.v4, '-p', `${IPERF_PORT}`, '-t', `${seconds}`, '-J'];
-    const out = await run('ip', ['netns', 'exec', net.clientNs, 'iperf3', ...client]);
+    const out = await run('ip', ['netns', 'exec', net.clientNs, ...onCpu(CLIENT_CPU), 'iperf3', ...client]);
     const parsed = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } } };
     const bps = parsed.end?.sum_received?.bits_per_second;
     if (bps === undefined) throw new Error(`iperf3: no end.sum_received in output: ${out.slice(0, 400)}`);

@@ -74,6 +74,12 @@ enum sluice_ct_flags {
 	SLUICE_CT_RST = 1 << 3,
 	/* To a service VIP: never re-judged here (the post-DNAT flow is). */
 	SLUICE_CT_SERVICE = 1 << 4,
+	/*
+	 * The flow's first packet had the key's tuple reversed (its source
+	 * sorts after its destination): direction, addresses and ports of the
+	 * original packet are the key's swapped. See struct sluice_ct_key.
+	 */
+	SLUICE_CT_ORIG_REVERSED = 1 << 5,
 };
 
 /*
@@ -212,9 +218,17 @@ enum sluice_policy_prefix {
  * sluice_ct (IPv6) and sluice_ct4 (IPv4) LRU hashes. One entry per (hook
  * direction, flow) as first seen at that hook: the same flow has an EGRESS
  * entry at the source pod's hook and an INGRESS entry at the destination
- * pod's hook, each created only after that side allowed it. A reply matches
- * the entry with the opposite direction and swapped addresses/ports. For
- * ICMP echo both ports hold the echo id; other port-less protocols use 0.
+ * pod's hook, each created only after that side allowed it.
+ *
+ * A flow and its replies share one key, so every packet needs one lookup:
+ * the key holds the tuple with the lower (address, port) as source, both
+ * compared as big-endian numbers (address first). A first packet whose
+ * source sorts higher is stored reversed: addresses and ports swapped, the
+ * opposite direction, and SLUICE_CT_ORIG_REVERSED in the value. A packet
+ * matches as ESTABLISHED when it is oriented like the flow's first packet
+ * and as REPLY otherwise. For ICMP echo both ports hold the echo id; other
+ * port-less protocols use 0.
+ *
  * IPv4 flows have their own map with a 16-byte key: the kernel hashes and
  * compares the whole key on every lookup, and that is most of the cost of
  * an established packet.
@@ -222,7 +236,7 @@ enum sluice_policy_prefix {
 struct sluice_ct_key {
 	__u8 family;
 	__u8 protocol;
-	__u8 direction; /* enum sluice_direction of the hook that created it */
+	__u8 direction; /* enum sluice_direction; flipped when ORIG_REVERSED */
 	__u8 pad;
 	__be16 sport;
 	__be16 dport;
@@ -237,7 +251,7 @@ struct sluice_ct4_key {
 	__be16 sport;
 	__be16 dport;
 	__u8 protocol;
-	__u8 direction; /* enum sluice_direction of the hook that created it */
+	__u8 direction; /* enum sluice_direction; flipped when ORIG_REVERSED */
 	__u8 pad[2];
 };
 _Static_assert(sizeof(struct sluice_ct4_key) == 16, "sluice_ct4_key");

@@ -54,6 +54,7 @@ struct sluice_pkt {
 	 * header; 0 for every other packet.
 	 */
 	__u16 inner_off;
+	__u16 pad; /* addresses 4-byte aligned: whole-word loads and stores */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };

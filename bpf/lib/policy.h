@@ -216,7 +216,7 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 
 /*
  * Decides a non-fragment (or first-fragment) packet at a hook: conntrack
- * first (h: the entries sluice_ct_find already looked up), then policy for
+ * first (h: the entry sluice_ct_find already looked up), then policy for
  * new flows. An entry of an older policy generation is judged again as the
  * flow it records (for a reply: the opposite direction and the original
  * dport) and deleted when no longer allowed. Returns 1 when the packet
@@ -231,11 +231,11 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 	struct sluice_ct_value *ct;
 	int match;
 
-	ct = sluice_ct_lookup(p, dir, now, h, &match);
+	ct = sluice_ct_lookup(p, now, h, &match);
 	if (!ct) {
 		sluice_judge(ep, dir, p->family, peer, p->protocol, p->dport, d);
 		if (d->verdict == SLUICE_VERDICT_ALLOW)
-			sluice_ct_create(p, dir, now, gen, ep->endpoint_id);
+			sluice_ct_create(p, dir, now, gen, ep->endpoint_id, h);
 		return 1;
 	}
 	if (ct->policy_gen != gen && !(ct->flags & SLUICE_CT_SERVICE)) {
@@ -247,7 +247,7 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 				     p->dport, d);
 		if (d->verdict != SLUICE_VERDICT_ALLOW) {
 			d->reason = SLUICE_REASON_REVALIDATE_DENY;
-			sluice_ct_delete(p, dir, match);
+			sluice_ct_delete(p, dir, h);
 			return 0;
 		}
 		ct->policy_gen = gen;

@@ -57,15 +57,17 @@ static __always_inline int sluice_service_defer(struct __sk_buff *skb,
 	struct sluice_ct_value *ct;
 	int match, new_flow = 0;
 
-	ct = sluice_ct_lookup(p, SLUICE_DIR_EGRESS, now, h, &match);
+	ct = sluice_ct_lookup(p, now, h, &match);
 	if (ct) {
 		sluice_ct_touch(ct, p, match, now);
 	} else {
-		struct sluice_ct_value v = { .last_seen_ns = now,
-					     .flags = SLUICE_CT_SERVICE,
-					     .endpoint_id = ep->endpoint_id };
+		struct sluice_ct_value v = {
+			.last_seen_ns = now,
+			.flags = SLUICE_CT_SERVICE | sluice_ct_new_flags(p, h),
+			.endpoint_id = ep->endpoint_id
+		};
 
-		sluice_ct_put(p, SLUICE_DIR_EGRESS, &v);
+		sluice_ct_put(p, SLUICE_DIR_EGRESS, h, &v);
 		new_flow = 1;
 	}
 	if (ep->flags & SLUICE_EP_EGRESS_ISOLATED)

@@ -27,6 +27,8 @@ const VIP = '10.96.0.10';
 /** Default of the service_mark global (bpf/lib/service.h). */
 const SERVICE_MARK = 0x00100000;
 const EXT = '192.168.1.1';
+/** An outside address that sorts below A (EXT sorts above). */
+const LOW = '10.0.0.5';
 
 const tcp = (src: string, dst: string, dport: number, sport = 40000): PacketSpec => ({
   src,
@@ -388,6 +390,45 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 2, eventsPerSec: 0, eventsBurst: 0 }) },
       { prog: 'from', pkt: reverse(tcp(EXT, A, 80), TCP.ack), want: OK },
       { prog: 'to', pkt: tcp(EXT, A, 80), want: OK },
+    ],
+  },
+  {
+    // ct keys hold a flow with its lower (address, port) first, so a flow
+    // whose initiator sorts higher is stored reversed (struct sluice_ct_key).
+    // After a bump each packet is judged again as the flow it belongs to: a
+    // packet matched the wrong way round would be judged against the other
+    // direction's rules, which allow none of these.
+    name: 'after a bump, flows stored either way round are judged as their own direction',
+    setup: {
+      endpoints: [{ ip: A, id: 1, isolated: ['ingress', 'egress'], ingress: 10, egress: 11 }],
+      tuples: [
+        allowIn(0, PROTO.tcp, [80, 80]),
+        { ruleset: 11, peerClass: 0, dir: 'egress', proto: PROTO.tcp, ports: [443, 443] },
+      ],
+    },
+    steps: [
+      ...[EXT, LOW].map((peer): Step => ({ prog: 'to', pkt: tcp(peer, A, 80), want: OK, reason: 'policy' })),
+      ...[EXT, LOW].map((peer): Step => ({ prog: 'from', pkt: tcp(A, peer, 443), want: OK, reason: 'policy' })),
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 3, eventsPerSec: 0, eventsBurst: 0 }) },
+      ...[EXT, LOW].flatMap((peer): Step[] => [
+        { prog: 'from', pkt: reverse(tcp(peer, A, 80), TCP.ack), want: OK, note: `reply to ${peer}` },
+        { prog: 'to', pkt: tcp(peer, A, 80), want: OK, note: `more from ${peer}` },
+        { prog: 'to', pkt: reverse(tcp(A, peer, 443), TCP.ack), want: OK, note: `reply from ${peer}` },
+        { prog: 'from', pkt: tcp(A, peer, 443), want: OK, note: `more to ${peer}` },
+      ]),
+    ],
+  },
+  {
+    name: 'a SYN on the tuple of a reset flow is a new flow, judged under current policy',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.rst }, want: OK },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.syn }, want: OK, reason: 'policy', note: 'port reuse' },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.ack }, want: OK, note: 'established again' },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.rst }, want: OK },
+      { act: (fx) => fx.tuple(allowIn(0, PROTO.tcp, [80, 80]), true) },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.syn }, want: SHOT, reason: 'noPolicy', note: 'rule gone' },
     ],
   },
   {

@@ -21,6 +21,7 @@ import {
   type Hook,
 } from './attach.js';
 import { plan, PLANNED_MAPS } from './encode.js';
+import { upgradeCtKeys } from './ct-upgrade.js';
 import { assignIds, idsFromNames, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
@@ -71,6 +72,8 @@ export class EbpfDatapath implements Datapath {
   private obj: BpfObject | undefined;
   private mode: AttachMode | undefined;
   private readonly mirror = new PlannedMirror();
+  /** Set once an apply has replaced the programs and moved older ct entries after it. */
+  private ctUpgraded = false;
   /** Ids and attachments as the last apply left them in sluice_names. */
   private known: { ids: IdState; names: NamesState } | undefined;
 
@@ -100,6 +103,12 @@ export class EbpfDatapath implements Datapath {
   private applySync(model: CompiledPolicy, node: NodeContext): ApplyStats {
     const obj = this.load();
     const refs = this.refs(obj);
+    // ct entries an older release keyed its way: moved around the program replacement (ct-upgrade.ts).
+    const ref = (spec: L.MapSpec): MapRef => ({ fd: obj.mapFd(spec.name), name: spec.name });
+    const upgradeCt = (): void => {
+      if (!this.ctUpgraded) upgradeCtKeys(ref(L.MAPS.ct4), ref(L.MAPS.ct));
+    };
+    upgradeCt();
     // While the mirror is trusted, sluice_names holds what this process left: skip reading it back.
     const known = this.mirror.trusted(refs) ? this.known : undefined;
     this.known = undefined;
@@ -112,8 +121,10 @@ export class EbpfDatapath implements Datapath {
     const stats = writePlan(refs, p, this.mirror, () => {
       if (known !== undefined && this.mirror.readBack) names = readNames(refs.names);
       attachments = this.syncAttachments(obj, refs.names, node, names);
+      upgradeCt();
     });
     this.known = { ids: p.ids, names: { rows: [], attachments: attachments ?? new Map() } };
+    this.ctUpgraded = true;
     return stats;
   }
 

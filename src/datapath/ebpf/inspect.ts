@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';
+import { originalTuple } from './ct-key.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
 import { mapLookupPerCpu, openPinned, type MapRef } from './map-ops.js';
@@ -160,7 +161,9 @@ export interface CtInfo {
   readonly policyGen: number;
 }
 
-function ctInfo(k: Omit<L.CtKey, 'family'> & { family: number }, v: L.CtValue, now: bigint): CtInfo {
+/** A flow as its first packet showed it (keys may hold it reversed: ct-key.ts). */
+function ctInfo(stored: Omit<L.CtKey, 'family'> & { family: number }, v: L.CtValue, now: bigint): CtInfo {
+  const k = originalTuple(stored, v.flags);
   return {
     direction: dirName(k.direction),
     family: k.family,

@@ -204,7 +204,14 @@ export const ENDPOINT_FLAGS = {
   egressTrie: 1 << 3,
 } as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
-export const CT_FLAGS = { seenReply: 1 << 0, finFwd: 1 << 1, finRev: 1 << 2, rst: 1 << 3, service: 1 << 4 } as const;
+export const CT_FLAGS = {
+  seenReply: 1 << 0,
+  finFwd: 1 << 1,
+  finRev: 1 << 2,
+  rst: 1 << 3,
+  service: 1 << 4,
+  origReversed: 1 << 5,
+} as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
 export const PEER_CLASS = { world: 0, any: 0x7fffffff } as const;
 export const NAME_KIND = { endpoint: 1, ruleset: 2, peerClass: 3, policy: 4, attachment: 5 } as const;

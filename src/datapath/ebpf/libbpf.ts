@@ -56,6 +56,9 @@ export const raw = {
   mapUpdateBatch: libbpf.func(
     'int bpf_map_update_batch(int fd, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
   ),
+  mapLookupBatch: libbpf.func(
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+  ),
   progTestRunOpts: libbpf.func('int bpf_prog_test_run_opts(int fd, void *opts)'),
   tcHookCreate: libbpf.func('int bpf_tc_hook_create(void *hook)'),
   tcHookDestroy: libbpf.func('int bpf_tc_hook_destroy(void *hook)'),

@@ -27,6 +27,14 @@ export function mapUpdate(m: MapRef, key: Uint8Array, value: Uint8Array, flags: 
   });
 }
 
+/** Adds the element unless its key is there; false when it was. */
+export function mapInsert(m: MapRef, key: Uint8Array, value: Uint8Array): boolean {
+  const rc = raw.mapUpdateElem(m.fd, key, value, UPDATE.noExist) as number;
+  if (rc === -E.EEXIST) return false;
+  check(rc, ERROR_CODES.BPF_MAP_UPDATE, 'map insert', { map: m.name });
+  return true;
+}
+
 /** The value, or undefined when the key is absent. For per-CPU maps use mapLookupPerCpu. */
 export function mapLookup(m: MapRef, key: Uint8Array, valueSize: number): Buffer | undefined {
   const value = zeroed(valueSize);
@@ -64,6 +72,41 @@ export function mapKeys(m: MapRef, keySize: number): Buffer[] {
     check(rc, ERROR_CODES.BPF, 'map iterate', { map: m.name });
     keys.push(next);
     prev = next;
+  }
+}
+
+const BATCH = 4096;
+
+/**
+ * Every entry of a hash map by bpf_map_lookup_batch, which walks buckets
+ * and so makes progress while programs insert and delete (get_next_key
+ * starts over when its previous key is gone). Where batch lookup is missing,
+ * key by key. Not a snapshot either way.
+ */
+export function mapEntries(m: MapRef, keySize: number, valueSize: number): [Buffer, Buffer][] {
+  const out: [Buffer, Buffer][] = [];
+  const keys = zeroed(keySize * BATCH);
+  const values = zeroed(valueSize * BATCH);
+  const token = [Buffer.alloc(8), Buffer.alloc(8)] as const;
+  for (let first = true; ; first = false) {
+    const count = [BATCH];
+    const rc = raw.mapLookupBatch(m.fd, first ? null : token[0], token[1], keys, values, count, null) as number;
+    if (first && (rc === -E.EINVAL || rc === -ENOTSUPP || rc === -E.EOPNOTSUPP)) {
+      return mapKeys(m, keySize).flatMap((k) => {
+        const v = mapLookup(m, k, valueSize);
+        return v === undefined ? [] : [[k, v] as [Buffer, Buffer]];
+      });
+    }
+    if (rc !== 0 && rc !== -E.ENOENT) check(rc, ERROR_CODES.BPF, 'map lookup batch', { map: m.name });
+    const n = count[0] ?? 0;
+    for (let i = 0; i < n; i++) {
+      out.push([
+        Buffer.from(keys.subarray(i * keySize, (i + 1) * keySize)),
+        Buffer.from(values.subarray(i * valueSize, (i + 1) * valueSize)),
+      ]);
+    }
+    if (rc === -E.ENOENT) return out;
+    token[1].copy(token[0]);
   }
 }
 

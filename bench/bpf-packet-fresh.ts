@@ -4,7 +4,7 @@
  * tail-calls the program under test. Timed twice with the same wrapper,
  * once into sluice_to_pod (maps filled by the caller) and once into the empty
  * program, so the difference is sluice's cost for a flow it has never seen:
- * two ct misses, the judgement and the ct insert, which after 65,536 runs
+ * a ct miss, the judgement and the ct insert, which after 65,536 runs
  * evicts from a full LRU table, as on a busy node.
  */
 import { mkdirSync, rmSync } from 'node:fs';

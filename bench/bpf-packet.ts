@@ -124,31 +124,32 @@ Notes
   --compare, an older object without that hash gets them as /32s in the trie.
 - established: the ct entry is left by one allowed SYN run through the program
   itself; the packet is a TCP ACK of that flow (from_pod reply: the server's
-  answer, matched in reverse, so the first ct lookup misses and the second
-  hits).
+  answer, which finds the same entry with the same one lookup: a flow and its
+  replies share their key).
 - new flow, allowed: BPF_PROG_TEST_RUN repeats one packet, so after the first
   run a real new flow would be established. These rows' packet is a SYN with
   RST set: it leaves its ct entry marked RST (closing), and a bare SYN on a
   closing entry starts a new flow (port reuse), so every run judges the
   packet (peer hash, which misses for the CIDR peers, then the peer trie;
-  policy trie) and re-creates the ct entry. Versus a truly new flow the first
-  ct lookup finds the closing entry instead of missing (and skips the reply
-  lookup), and the insert replaces an LRU element instead of adding one. The check run proves each repeat emits a
-  POLICY event.
+  policy port hash) and rewrites the ct entry. This is the path of a reused
+  port: the ct lookup finds the closed entry and the new flow takes it over in
+  place, where a truly new flow misses and inserts into the LRU table (the
+  fresh-tuple row below). The check run proves each repeat emits a POLICY
+  event.
 - to_pod new flow from a pod, allowed: the same kind of packet from pod 7
   (peer class 8; rule set 1 allows ingress from class 8 on any protocol), so
   the peer hash hits and the trie is not looked up. Only at scales with at
   least 8 pods.
 - new flow, denied: the isolated pod gets a packet no tuple allows (TCP 81
-  from/to ${POD_PEER}, a pod peer when pods > 0, world when 0): two ct
-  misses, the peer hash (a hit for the pod peer; with 0 pods a miss, then
+  from/to ${POD_PEER}, a pod peer when pods > 0, world when 0): a ct
+  miss, the peer hash (a hit for the pod peer; with 0 pods a miss, then
   the trie), both policy trie lookups (own class, then the ANY class), at
   to_pod the node-address lookup, no ct insert, the deny counter and a deny
   event through the token bucket (default 1,000/s per CPU, so nearly every
   run is counted as suppressed). It is the dearest path that leaves no state behind.
 - Ring-buffer events are drained between cases.
 - ${FRESH_CASE.name}: every run above repeats one packet, so a real new
-  flow (ct misses, then an insert into a table that is full on a busy node)
+  flow (a ct miss, then an insert into a table that is full on a busy node)
   is not among them. build/bpf/fresh.bpf.o gives each run a source port and
   address low half never used before and tail-calls sluice_to_pod (TCP SYN,
   client network to port 80); the same wrapper into the empty program is its

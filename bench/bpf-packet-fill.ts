@@ -5,6 +5,7 @@
  * gets single addresses and single ports in the tries instead.
  */
 import { mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
+import { DIRECTION_LOOKUPS } from '../src/datapath/ebpf/encode-cache.js';
 import * as L from '../src/datapath/ebpf/layout.js';
 import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
 import { endpointRows, NODE_ADDR, peerRows, type PolicyRow } from './bpf-packet-scenario.js';
@@ -40,37 +41,43 @@ function fillPeers(m: MapOf, pods: number): number {
   return mapKeys(m(L.MAPS.peers), L.peerKey.size).length + (addrs === undefined ? 0 : rows.length);
 }
 
-/** Policy rows; returns, per rule set id, the directions that have trie rows. */
-function fillPolicy(m: MapOf, policy: readonly PolicyRow[]): { trieDirs: Map<number, Set<number>>; rows: number } {
+/**
+ * Policy rows; returns, per rule set id, the L.ENDPOINT_FLAGS lookups its
+ * rows call for, as the planner computes them (trie rows, ANY-class rows).
+ */
+function fillPolicy(m: MapOf, policy: readonly PolicyRow[]): { lookups: Map<number, number>; rows: number } {
   const ports = optionalMap(m, L.MAPS.policyPorts);
   const trie: [Buffer, Buffer][] = [];
   const exact: [Buffer, Buffer][] = [];
-  const trieDirs = new Map<number, Set<number>>();
+  const lookups = new Map<number, number>();
+  const add = (ruleset: number, flag: number): void => void lookups.set(ruleset, (lookups.get(ruleset) ?? 0) | flag);
   for (const r of policy) {
     const k = L.policyKey.decode(r.key);
+    const ingress = k.direction === L.DIRECTION.ingress;
+    if (k.peerClass === L.PEER_CLASS.any) {
+      add(k.ruleset, ingress ? L.ENDPOINT_FLAGS.ingressAnyPeer : L.ENDPOINT_FLAGS.egressAnyPeer);
+    }
     if (ports !== undefined && k.prefixlen === L.PREFIX.policyFull) {
       exact.push([L.policyPortKey.encode(k), r.value]);
       continue;
     }
     trie.push([r.key, r.value]);
-    const dirs = trieDirs.get(k.ruleset) ?? new Set<number>();
-    dirs.add(k.direction);
-    trieDirs.set(k.ruleset, dirs);
+    add(k.ruleset, ingress ? L.ENDPOINT_FLAGS.ingressTrie : L.ENDPOINT_FLAGS.egressTrie);
   }
   mapUpdateMany(m(L.MAPS.policy), trie);
   if (ports !== undefined) mapUpdateMany(ports, exact);
-  return { trieDirs, rows: trie.length + exact.length };
+  return { lookups, rows: trie.length + exact.length };
 }
 
 export function fillMaps(m: MapOf, pods: number, policy: readonly PolicyRow[]): Filled {
   const peers = fillPeers(m, pods);
-  const { trieDirs, rows } = fillPolicy(m, policy);
+  const { lookups, rows } = fillPolicy(m, policy);
   const endpoints = endpointRows(pods).map(([key, raw]): [Buffer, Buffer] => {
     const ep = L.endpoint.decode(raw);
     const flags =
       ep.flags |
-      (trieDirs.get(ep.ingressRuleset)?.has(L.DIRECTION.ingress) ? L.ENDPOINT_FLAGS.ingressTrie : 0) |
-      (trieDirs.get(ep.egressRuleset)?.has(L.DIRECTION.egress) ? L.ENDPOINT_FLAGS.egressTrie : 0);
+      ((lookups.get(ep.ingressRuleset) ?? 0) & DIRECTION_LOOKUPS.ingress) |
+      ((lookups.get(ep.egressRuleset) ?? 0) & DIRECTION_LOOKUPS.egress);
     return [key, L.endpoint.encode({ ...ep, flags })];
   });
   mapUpdateMany(m(L.MAPS.endpoints), endpoints);

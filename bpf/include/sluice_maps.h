@@ -60,6 +60,12 @@ enum sluice_endpoint_flags {
 	 */
 	SLUICE_EP_INGRESS_TRIE = 1 << 2,
 	SLUICE_EP_EGRESS_TRIE = 1 << 3,
+	/*
+	 * The rule set of that direction has tuples of SLUICE_PEER_CLASS_ANY
+	 * (rules without from/to); without the flag they are not looked up.
+	 */
+	SLUICE_EP_INGRESS_ANY_PEER = 1 << 4,
+	SLUICE_EP_EGRESS_ANY_PEER = 1 << 5,
 };
 
 enum sluice_policy_flags {

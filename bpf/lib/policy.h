@@ -168,6 +168,8 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 						     SLUICE_EP_EGRESS_ISOLATED;
 	__u32 trie = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_TRIE :
 						 SLUICE_EP_EGRESS_TRIE;
+	__u32 any = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_ANY_PEER :
+						SLUICE_EP_EGRESS_ANY_PEER;
 	struct sluice_policy_value *v;
 	struct sluice_policy_key k;
 
@@ -191,7 +193,7 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		k.dport = 0;
 	}
 	v = sluice_policy_find(&k, ep->flags & trie);
-	if (!v) {
+	if (!v && (ep->flags & any)) {
 		/* Rules without from/to: tuples of the ANY class. */
 		k.peer_class = bpf_htonl(SLUICE_PEER_CLASS_ANY);
 		v = sluice_policy_find(&k, ep->flags & trie);

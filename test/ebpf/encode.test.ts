@@ -57,13 +57,15 @@ function render(p: Plan): Record<string, string[]> {
     endpoints: rows(p.maps.endpoints, (k, v) => {
       const key = L.addrKey.decode(k);
       const ep = L.endpoint.decode(v);
-      const trie = [
-        ep.flags & L.ENDPOINT_FLAGS.ingressTrie ? 'in' : '',
-        ep.flags & L.ENDPOINT_FLAGS.egressTrie ? 'out' : '',
-      ]
-        .filter((x) => x !== '')
-        .join(',');
-      const iso = (ep.flags & 1 ? 'I' : '-') + (ep.flags & 2 ? 'E' : '-') + (trie === '' ? '' : ` trie:${trie}`);
+      const dirs = (label: string, ingress: number, egress: number): string => {
+        const on = [ep.flags & ingress ? 'in' : '', ep.flags & egress ? 'out' : ''].filter((x) => x !== '');
+        return on.length === 0 ? '' : ` ${label}:${on.join(',')}`;
+      };
+      const iso =
+        (ep.flags & 1 ? 'I' : '-') +
+        (ep.flags & 2 ? 'E' : '-') +
+        dirs('trie', L.ENDPOINT_FLAGS.ingressTrie, L.ENDPOINT_FLAGS.egressTrie) +
+        dirs('any', L.ENDPOINT_FLAGS.ingressAnyPeer, L.ENDPOINT_FLAGS.egressAnyPeer);
       return `${addrText(key.family, key.addr)} ${name('endpoint', ep.endpointId)} ${iso} in=${ep.ingressRuleset} out=${ep.egressRuleset}`;
     }),
     hostAddrs: rows(p.maps.hostAddrs, (k) => {
@@ -147,7 +149,7 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
       [policy('x/np', egress(rule(undefined, [port(53, 'UDP')]), rule([ipPeer('192.168.0.0/16')])))],
     ),
     want: {
-      endpoints: ['10.0.1.1 x/a -E trie:out in=0 out=1'],
+      endpoints: ['10.0.1.1 x/a -E trie:out any:out in=0 out=1'],
       peers: ['192.168.0.0/16 #1'],
       policy: ['rs1 #1 out any → x/np#1'],
       policyPorts: ['rs1 * out udp/53/16 → x/np#0'],

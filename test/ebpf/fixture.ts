@@ -91,12 +91,14 @@ export class Fixture {
 
   endpoint(e: EndpointRow): void {
     const iso = e.isolated ?? [];
-    // The trie flags are always set: rows added later may be ranges (the planner sets them per rule set).
+    // The trie and ANY-peer lookup flags are always set: rows added later may need them (the planner sets them per rule set).
     const flags =
       (iso.includes('ingress') ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
       (iso.includes('egress') ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
       L.ENDPOINT_FLAGS.ingressTrie |
-      L.ENDPOINT_FLAGS.egressTrie;
+      L.ENDPOINT_FLAGS.egressTrie |
+      L.ENDPOINT_FLAGS.ingressAnyPeer |
+      L.ENDPOINT_FLAGS.egressAnyPeer;
     const value = { endpointId: e.id, ingressRuleset: e.ingress ?? 0, egressRuleset: e.egress ?? 0, flags };
     mapUpdate(this.map(L.MAPS.endpoints), L.addrKey.encode(mapAddr(e.ip)), L.endpoint.encode(value));
   }

@@ -133,13 +133,29 @@ export interface SplitRows {
   readonly trie: readonly HexEntry[];
   /** sluice_policy_ports rows: single ports, the trie key without its prefixlen. */
   readonly ports: readonly HexEntry[];
-  /** L.DIRECTION codes that have trie rows. */
-  readonly trieDirections: ReadonlySet<number>;
+  /**
+   * The L.ENDPOINT_FLAGS lookups the rows call for, both directions: *Trie
+   * (rows in the trie) and *AnyPeer (rows of the ANY peer class).
+   */
+  readonly lookups: number;
 }
 
 const splitCache = new WeakMap<readonly HexEntry[], SplitRows>();
 const FULL_PREFIX = L.PREFIX.policyFull;
+const PEER_CLASS_OFFSET = 8;
 const DIRECTION_OFFSET = 12;
+const LOOKUP_FLAGS = {
+  trie: { [L.DIRECTION.ingress]: L.ENDPOINT_FLAGS.ingressTrie, [L.DIRECTION.egress]: L.ENDPOINT_FLAGS.egressTrie },
+  anyPeer: {
+    [L.DIRECTION.ingress]: L.ENDPOINT_FLAGS.ingressAnyPeer,
+    [L.DIRECTION.egress]: L.ENDPOINT_FLAGS.egressAnyPeer,
+  },
+} as const;
+/** The lookup flags of one direction. */
+export const DIRECTION_LOOKUPS = {
+  ingress: L.ENDPOINT_FLAGS.ingressTrie | L.ENDPOINT_FLAGS.ingressAnyPeer,
+  egress: L.ENDPOINT_FLAGS.egressTrie | L.ENDPOINT_FLAGS.egressAnyPeer,
+} as const;
 
 /** A rule set's rows (from ruleSetEntries) as the two maps hold them. */
 export function splitPolicyRows(rows: readonly HexEntry[]): SplitRows {
@@ -147,24 +163,26 @@ export function splitPolicyRows(rows: readonly HexEntry[]): SplitRows {
   if (cached !== undefined) return cached;
   const trie: HexEntry[] = [];
   const ports: HexEntry[] = [];
-  const trieDirections = new Set<number>();
+  let lookups = 0;
   for (const r of rows) {
     const key = r.entry.key;
+    const dir = (key[DIRECTION_OFFSET] ?? 0) === L.DIRECTION.egress ? L.DIRECTION.egress : L.DIRECTION.ingress;
+    if (key.readUInt32BE(PEER_CLASS_OFFSET) === L.PEER_CLASS.any) lookups |= LOOKUP_FLAGS.anyPeer[dir];
     if (key.readUInt32LE(0) === FULL_PREFIX) {
       ports.push({ hex: r.hex.slice(8), entry: { key: key.subarray(4), value: r.entry.value } });
     } else {
       trie.push(r);
-      trieDirections.add(key[DIRECTION_OFFSET] ?? 0);
+      lookups |= LOOKUP_FLAGS.trie[dir];
     }
   }
-  const split = { trie, ports, trieDirections };
+  const split = { trie, ports, lookups };
   splitCache.set(rows, split);
   return split;
 }
 
 /**
  * The endpoints rows of one endpoint: every address → its ids, isolation
- * and `trieFlags` (L.ENDPOINT_FLAGS.*Trie: its rule sets have trie rows).
+ * and `lookupFlags` (L.ENDPOINT_FLAGS.*Trie and *AnyPeer of its rule sets).
  */
 export function endpointEntries(
   ep: Endpoint,
@@ -172,12 +190,12 @@ export function endpointEntries(
   ingressRuleset: number,
   egressRuleset: number,
   encodeAddr: (ip: string) => Buffer,
-  trieFlags = 0,
+  lookupFlags = 0,
 ): readonly HexEntry[] {
   const flags =
     (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
     (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
-    trieFlags;
+    lookupFlags;
   return memo(endpointCache, ep, [endpointId, ingressRuleset, egressRuleset, flags], () => {
     const value = L.endpoint.encode({ endpointId, ingressRuleset, egressRuleset, flags });
     return ep.ips.map((ip) => hexEntry(encodeAddr(ip), value));

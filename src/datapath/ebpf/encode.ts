@@ -18,7 +18,7 @@
  *               the program tries after the packet's own class; rows of a
  *               single port go to policyPorts (a hash, looked up first),
  *               and an endpoint's flags say which of its rule sets have
- *               trie rows at all;
+ *               trie rows and ANY-class rows at all;
  * - names:      id → name for every id in use (see ids.ts).
  */
 
@@ -41,6 +41,7 @@ import {
   peerEntries,
   ruleSetEntries,
   splitPolicyRows,
+  DIRECTION_LOOKUPS,
   type HexEntry,
 } from './encode-cache.js';
 import { changedSince, PartsAssembler } from './encode-delta.js';
@@ -133,22 +134,20 @@ function classId(ids: IdState, key: string): number {
   return idOf(ids.peerClass, key, 'peer class');
 }
 
-/** Per rule set key, the L.DIRECTION codes whose tuples have sluice_policy (trie) rows. */
-type TrieDirections = ReadonlyMap<string, ReadonlySet<number>>;
+/** Per rule set key, the lookups its rows call for (SplitRows.lookups). */
+type RuleSetLookups = ReadonlyMap<string, number>;
 
-function encodeEndpoints(model: CompiledPolicy, ids: IdState, trie: TrieDirections): Entries {
+function encodeEndpoints(model: CompiledPolicy, ids: IdState, lookups: RuleSetLookups): Entries {
   const out = new EntryBuilder();
   const addrKey = (ip: string): Buffer => L.addrKey.encode(mapAddr(ip));
   for (const ep of model.endpoints) {
     const ruleset = (d: typeof ep.ingress): number =>
       d.isolated && d.ruleSet !== undefined ? idOf(ids.ruleset, d.ruleSet, 'rule set') : 0;
-    const usesTrie = (d: typeof ep.ingress, dir: Direction): boolean =>
-      d.isolated && d.ruleSet !== undefined && (trie.get(d.ruleSet)?.has(L.DIRECTION[dir]) ?? false);
-    const trieFlags =
-      (usesTrie(ep.ingress, 'ingress') ? L.ENDPOINT_FLAGS.ingressTrie : 0) |
-      (usesTrie(ep.egress, 'egress') ? L.ENDPOINT_FLAGS.egressTrie : 0);
+    const lookupsOf = (d: typeof ep.ingress, dir: Direction): number =>
+      d.isolated && d.ruleSet !== undefined ? (lookups.get(d.ruleSet) ?? 0) & DIRECTION_LOOKUPS[dir] : 0;
+    const flags = lookupsOf(ep.ingress, 'ingress') | lookupsOf(ep.egress, 'egress');
     const endpointId = idOf(ids.endpoint, ep.pod, 'endpoint');
-    out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey, trieFlags));
+    out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey, flags));
   }
   return out.entries;
 }
@@ -224,21 +223,21 @@ function assembled(parts: PartsAssembler<RuleSet>, lists: Map<RuleSet, readonly 
 interface PolicyMaps {
   readonly policy: Entries;
   readonly policyPorts: Entries;
-  readonly trie: TrieDirections;
+  readonly lookups: RuleSetLookups;
 }
 
 /** Single-port rows to sluice_policy_ports, the rest to the sluice_policy trie. */
 function encodePolicy(model: CompiledPolicy, ids: IdState): PolicyMaps {
   const trieLists = new Map<RuleSet, readonly HexEntry[]>();
   const portLists = new Map<RuleSet, readonly HexEntry[]>();
-  const trie = new Map<string, ReadonlySet<number>>();
+  const lookups = new Map<string, number>();
   for (const [rs, rows] of policyRowsByRuleSet(model, ids)) {
     const split = splitPolicyRows(rows);
     trieLists.set(rs, split.trie);
     portLists.set(rs, split.ports);
-    trie.set(rs.key, split.trieDirections);
+    lookups.set(rs.key, split.lookups);
   }
-  return { policy: assembled(policyParts, trieLists), policyPorts: assembled(portParts, portLists), trie };
+  return { policy: assembled(policyParts, trieLists), policyPorts: assembled(portParts, portLists), lookups };
 }
 
 function policyRowsByRuleSet(model: CompiledPolicy, ids: IdState): Map<RuleSet, readonly HexEntry[]> {
@@ -289,7 +288,7 @@ function encodeNames(ids: IdState): Entries {
 /** Desired contents of every planned map. Throws only on a model that breaks its own invariants. */
 export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState): Plan {
   const ids = planIds(model, previous);
-  const { policy, policyPorts, trie } = encodePolicy(model, ids);
+  const { policy, policyPorts, lookups } = encodePolicy(model, ids);
   return {
     ids,
     maps: {
@@ -299,7 +298,7 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
       ...encodePeers(model, ids),
       policy,
       policyPorts,
-      endpoints: encodeEndpoints(model, ids, trie),
+      endpoints: encodeEndpoints(model, ids, lookups),
     },
   };
 }

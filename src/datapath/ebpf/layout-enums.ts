@@ -56,6 +56,8 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_EP_EGRESS_ISOLATED: ENDPOINT_FLAGS.egressIsolated,
       SLUICE_EP_INGRESS_TRIE: ENDPOINT_FLAGS.ingressTrie,
       SLUICE_EP_EGRESS_TRIE: ENDPOINT_FLAGS.egressTrie,
+      SLUICE_EP_INGRESS_ANY_PEER: ENDPOINT_FLAGS.ingressAnyPeer,
+      SLUICE_EP_EGRESS_ANY_PEER: ENDPOINT_FLAGS.egressAnyPeer,
     },
   },
   { c: 'sluice_policy_flags', values: { SLUICE_POLICY_ANY_PROTOCOL: POLICY_FLAGS.anyProtocol } },

@@ -202,6 +202,8 @@ export const ENDPOINT_FLAGS = {
   egressIsolated: 1 << 1,
   ingressTrie: 1 << 2,
   egressTrie: 1 << 3,
+  ingressAnyPeer: 1 << 4,
+  egressAnyPeer: 1 << 5,
 } as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
 export const CT_FLAGS = {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { costSection } from './report-cost.js';
 import { baselineSpread, configLabel, pairedRatios, select, summarize, type Summary } from './throughput-stats.js';
 import type { RssResult } from './throughput-rss.js';
 import type { ConfigName, Point, ThroughputOptions, ThroughputResult } from './throughput.js';
@@ -261,6 +262,10 @@ export function renderReport(input: ReportInput): string {
     `## Requests per second: ab, a new TCP connection per request (concurrency ${o.abConcurrency})`,
     '',
     ...ratioTable(pts, o, 'ab', [o.abConcurrency]),
+    '',
+    '## Program cost per connection (ab, eBPF)',
+    '',
+    ...costSection(input.throughput, o.sizes),
     '',
     '## TCP throughput: iperf3, Gbit/s',
     '',

@@ -16,7 +16,8 @@ import { IptablesDatapath } from '../src/datapath/iptables/iptables-datapath.js'
 import type { Datapath } from '../src/datapath/types.js';
 import type { ClusterSnapshot } from '../src/model/k8s.js';
 import { benchmarkPolicies, benchmarkSnapshot, interferencePod, NODE_NAME } from './throughput-cluster.js';
-import { abRps, DENIED_PORT, iperfGbps, reaches, wrkRps, type BenchNet } from './throughput-net.js';
+import { abWithCpu, connectionCost, type ConnectionCost } from './throughput-cost.js';
+import { DENIED_PORT, iperfGbps, reaches, wrkRps, type BenchNet } from './throughput-net.js';
 
 export const CONFIGS = ['none', 'ebpf', 'iptables'] as const;
 export type ConfigName = (typeof CONFIGS)[number];
@@ -57,8 +58,19 @@ export interface Programming {
   readonly sizes: Readonly<Record<string, number>>;
 }
 
+/** Busy CPU (both cores) per request of one ab run. */
+export interface AbCpu {
+  readonly config: ConfigName;
+  readonly pods: number;
+  readonly rep: number;
+  readonly cpuUsPerRequest: number;
+}
+
 export interface ThroughputResult {
   readonly points: readonly Point[];
+  readonly abCpu: readonly AbCpu[];
+  /** eBPF only: the programs' own cost per connection (throughput-cost.ts). */
+  readonly costs: readonly ConnectionCost[];
   readonly programming: readonly Programming[];
   readonly compileMs: ReadonlyMap<number, number>;
   readonly iptables: IptablesVariant;
@@ -120,10 +132,10 @@ async function measure(net: BenchNet, o: ThroughputOptions, base: Omit<Point, 't
   const points: Point[] = [];
   for (const c of o.concurrency)
     points.push({ ...base, tool: 'wrk', concurrency: c, value: await wrkRps(net, c, o.seconds) });
-  const ab = await abRps(net, o.abConcurrency, o.seconds);
-  points.push({ ...base, tool: 'ab', concurrency: o.abConcurrency, value: ab });
+  const ab = await abWithCpu(net, o.abConcurrency, o.seconds);
+  points.push({ ...base, tool: 'ab', concurrency: o.abConcurrency, value: ab.rps });
   points.push({ ...base, tool: 'iperf', concurrency: 1, value: await iperfGbps(net, o.iperfSeconds) });
-  return points;
+  return { points, abCpu: { ...base, cpuUsPerRequest: ab.cpuUsPerRequest } };
 }
 
 /** Programs `config` (if any), checks enforcement, measures, and removes the programming. */
@@ -133,7 +145,7 @@ async function runConfig(
   config: ConfigName,
   snapshot: ClusterSnapshot,
   at: { pods: number; rep: number },
-): Promise<{ points: Point[]; programming: Programming | undefined }> {
+): Promise<{ points: Point[]; abCpu: AbCpu; cost?: ConnectionCost; programming: Programming | undefined }> {
   const dp = makeDatapath(config, net, o);
   try {
     const programming =
@@ -144,16 +156,22 @@ async function runConfig(
         `${config} at ${at.pods} pods: TCP/${DENIED_PORT} ${denied ? 'denied' : 'allowed'} from the client`,
       );
     }
-    const points = await measure(net, o, { config, ...at });
+    const { points, abCpu } = await measure(net, o, { config, ...at });
+    const cost =
+      dp instanceof EbpfDatapath
+        ? await connectionCost(net, dp.pinRoot, { ...at, concurrency: o.abConcurrency, seconds: o.seconds })
+        : undefined;
     const wrk = points.filter((p) => p.tool === 'wrk').map((p) => p.value.toFixed(0));
     o.log(
       `  ${config.padEnd(8)} ${at.pods} pods rep ${at.rep + 1}: wrk ${wrk.join('/')} req/s, ` +
         points
           .filter((p) => p.tool !== 'wrk')
           .map((p) => `${p.tool} ${p.value.toFixed(p.tool === 'iperf' ? 2 : 0)}`)
-          .join(', '),
+          .join(', ') +
+        `, ab CPU ${abCpu.cpuUsPerRequest.toFixed(1)} us/request` +
+        (cost === undefined ? '' : `, programs ${cost.programNsPerConnection.toFixed(0)} ns/connection`),
     );
-    return { points, programming };
+    return { points, abCpu, ...(cost === undefined ? {} : { cost }), programming };
   } finally {
     if (dp !== undefined) {
       await dp.cleanup();
@@ -176,6 +194,8 @@ export async function runThroughput(net: BenchNet, o: ThroughputOptions): Promis
   const policies = await benchmarkPolicies();
   const real = [net.server.pod, net.node.remote.pod];
   const points: Point[] = [];
+  const abCpu: AbCpu[] = [];
+  const costs: ConnectionCost[] = [];
   const programming: Programming[] = [];
   const compileMs = new Map<number, number>();
   for (const pods of o.sizes) {
@@ -187,12 +207,16 @@ export async function runThroughput(net: BenchNet, o: ThroughputOptions): Promis
       for (const config of order) {
         const r = await runConfig(net, o, config, snapshot, { pods, rep });
         points.push(...r.points);
+        abCpu.push(r.abCpu);
+        if (r.cost !== undefined) costs.push(r.cost);
         if (r.programming !== undefined) programming.push(r.programming);
       }
     }
   }
   return {
     points,
+    abCpu,
+    costs,
     programming,
     compileMs,
     iptables: iptablesVariant(),

@@ -36,6 +36,11 @@ const cases = [
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   { name: 'report has the iptables rule count', file: 'benchmarks.md', want: /\| iptables \| 2,000 \|[^\n]*\| \d+ \|/ },
   {
+    name: "report has the programs' cost per connection, measured",
+    file: 'benchmarks.md',
+    want: /Program cost per connection[\s\S]*\| 2,000 \| [\d.]+ \| [\d.]+ \|[^\n]*\| [\d,]+ \| [\d.]+% \|/,
+  },
+  {
     name: 'chart is an SVG with a curve per configuration',
     file: 'benchmarks.svg',
     want: /<svg[\s\S]*(<polyline[\s\S]*){3}/,

@@ -47,7 +47,7 @@ function options(quick: boolean, log: (line: string) => void): ThroughputOptions
   const common = { abConcurrency: 32, objectPath: OBJECT, log };
   return quick
     ? { ...common, sizes: [2000], concurrency: [1, 32], reps: 1, seconds: 1, iperfSeconds: 1 }
-    : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 3, seconds: 3, iperfSeconds: 3 };
+    : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 5, seconds: 3, iperfSeconds: 3 };
 }
 
 function runSub(name: string, quick: boolean): SubBench {

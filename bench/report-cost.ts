@@ -4,13 +4,10 @@
  * per connection with and without enforcement.
  */
 import { PROGRAMS } from './throughput-cost.js';
+import { summarize } from './throughput-stats.js';
 import type { ThroughputResult } from './throughput.js';
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
+const median = (xs: readonly number[]): number => summarize(xs).median;
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 

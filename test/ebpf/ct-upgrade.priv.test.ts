@@ -10,10 +10,11 @@ import { after, before, test } from 'node:test';
 import ipaddr from 'ipaddr.js';
 
 import { compile } from '../../src/compiler/compile.js';
-import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
+import { EbpfDatapath, readPinnedMap } from '../../src/datapath/ebpf/ebpf-datapath.js';
+import { withPinnedMap } from '../../src/datapath/ebpf/inspect.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
 import { closeFd } from '../../src/datapath/ebpf/libbpf.js';
-import { mapLookup, mapUpdate, openPinned, type MapRef } from '../../src/datapath/ebpf/map-ops.js';
+import { mapLookup, mapUpdate, openPinned } from '../../src/datapath/ebpf/map-ops.js';
 import { progTestRun } from '../../src/datapath/ebpf/test-run.js';
 import { cluster, egress, ingress, ipPeer, ns, policy, port, rule, sel, selecting } from '../compiler/builders.js';
 import { createNode, isRoot, type NodeNs } from '../support/netns.js';
@@ -48,8 +49,8 @@ async function adopt(): Promise<EbpfDatapath> {
   return dp;
 }
 
-function withPinned<T>(path: string, fn: (fd: number) => T): T {
-  const fd = openPinned(path);
+function withPinnedProgram<T>(name: string, fn: (fd: number) => T): T {
+  const fd = openPinned(`${pinRoot}/progs/${name}`);
   try {
     return fn(fd);
   } finally {
@@ -62,10 +63,8 @@ function olderEntry(family: 'v4' | 'v6'): { map: L.MapSpec; key: Buffer; value: 
   const pod = n().pod('x/a');
   const bytes = (ip: string): Buffer => Buffer.from(ipaddr.parse(ip).toByteArray());
   const tuple = { direction: L.DIRECTION.ingress, protocol: PROTO.tcp, sport: 40000, dport: 80 };
-  const gen = withPinned(`${pinRoot}/sluice_config`, (fd) => {
-    const raw = mapLookup({ fd, name: 'sluice_config' }, Buffer.alloc(4), L.config.size);
-    return raw === undefined ? 0 : L.config.decode(raw).policyGen;
-  });
+  const config = [...readPinnedMap(pinRoot, L.MAPS.config).values()][0];
+  const gen = config === undefined ? 0 : L.config.decode(config.value).policyGen;
   const value = L.ctValue.encode({ lastSeenNs: process.hrtime.bigint(), flags: 0, policyGen: gen, endpointId: 0 });
   if (family === 'v4') {
     const key = L.ct4Key.encode({ ...tuple, saddr: bytes(PEER.v4), daddr: bytes(pod.v4) });
@@ -86,7 +85,7 @@ function reply(family: 'v4' | 'v6'): number {
     dport: 40000,
     tcpFlags: TCP.ack,
   });
-  return withPinned(`${pinRoot}/progs/sluice_from_pod`, (fd) => progTestRun(fd, pkt).retval);
+  return withPinnedProgram('sluice_from_pod', (fd) => progTestRun(fd, pkt).retval);
 }
 
 if (skip === false) {
@@ -106,7 +105,7 @@ test('ct entries keyed the older way are moved when a datapath adopts the pins',
   const first = await adopt();
   const older = (['v4', 'v6'] as const).map((family) => ({ family, ...olderEntry(family) }));
   for (const e of older) {
-    withPinned(`${pinRoot}/${e.map.name}`, (fd) => mapUpdate({ fd, name: e.map.name }, e.key, e.value));
+    withPinnedMap(pinRoot, e.map, (ref) => mapUpdate(ref, e.key, e.value));
     assert.equal(reply(e.family), SHOT, `${e.family}: the shared key misses an entry keyed the older way`);
   }
   await first.close();
@@ -114,10 +113,8 @@ test('ct entries keyed the older way are moved when a datapath adopts the pins',
   await adopt();
   for (const e of older) {
     assert.equal(reply(e.family), OK, `${e.family}: the reply matches the moved entry`);
-    withPinned(`${pinRoot}/${e.map.name}`, (fd) => {
-      const ref: MapRef = { fd, name: e.map.name };
-      const valueSize = L.ctValue.size;
-      assert.equal(mapLookup(ref, e.key, valueSize), undefined, `${e.family}: the older key is gone`);
+    withPinnedMap(pinRoot, e.map, (ref) => {
+      assert.equal(mapLookup(ref, e.key, L.ctValue.size), undefined, `${e.family}: the older key is gone`);
     });
   }
 });

@@ -63,6 +63,8 @@ export interface EbpfDatapathOptions {
 
 const MODE_FLAG: Readonly<Record<AttachMode, number>> = { tcx: L.ATTACH_FLAGS.tcx, clsact: L.ATTACH_FLAGS.clsact };
 
+const mapRef = (obj: BpfObject, spec: L.MapSpec): MapRef => ({ fd: obj.mapFd(spec.name), name: spec.name });
+
 const PROGRAMS = { fromPod: 'sluice_from_pod', toPod: 'sluice_to_pod', toRemote: 'sluice_to_remote' } as const;
 
 export class EbpfDatapath implements Datapath {
@@ -104,9 +106,8 @@ export class EbpfDatapath implements Datapath {
     const obj = this.load();
     const refs = this.refs(obj);
     // ct entries an older release keyed its way: moved around the program replacement (ct-upgrade.ts).
-    const ref = (spec: L.MapSpec): MapRef => ({ fd: obj.mapFd(spec.name), name: spec.name });
     const upgradeCt = (): void => {
-      if (!this.ctUpgraded) upgradeCtKeys(ref(L.MAPS.ct4), ref(L.MAPS.ct));
+      if (!this.ctUpgraded) upgradeCtKeys(mapRef(obj, L.MAPS.ct4), mapRef(obj, L.MAPS.ct));
     };
     upgradeCt();
     // While the mirror is trusted, sluice_names holds what this process left: skip reading it back.
@@ -178,11 +179,7 @@ export class EbpfDatapath implements Datapath {
   }
 
   private refs(obj: BpfObject): PlannedRefs {
-    const ref = (spec: L.MapSpec) => ({
-      fd: obj.mapFd(spec.name),
-      name: spec.name,
-      maxEntries: obj.maxEntries(spec.name),
-    });
+    const ref = (spec: L.MapSpec) => ({ ...mapRef(obj, spec), maxEntries: obj.maxEntries(spec.name) });
     const names = [...PLANNED_MAPS, 'config'] as const;
     return Object.fromEntries(names.map((m) => [m, ref(L.MAPS[m] as L.MapSpec)])) as PlannedRefs;
   }

@@ -24,7 +24,7 @@ import { ERROR_CODES, SluiceError } from '../../util/errors.js';
 import type { ApplyStats } from '../types.js';
 import { diff, PLANNED_MAPS, type Entries, type Entry, type MapDiff, type Plan, type PlannedMap } from './encode.js';
 import * as L from './layout.js';
-import { mapDelete, mapKeys, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
+import { mapDelete, mapEntries, mapLookup, mapUpdate, type MapRef } from './map-ops.js';
 
 /** PLANNED_MAPS is in upsert order; deletes go the other way; every map but names judges packets. */
 const UPSERT_ORDER: readonly PlannedMap[] = PLANNED_MAPS;
@@ -54,15 +54,10 @@ function sizes(spec: KeyedSpec): { key: number; value: number } {
   return { key, value: spec.value?.size ?? 0 };
 }
 
-/** Every entry of a (non per-CPU) hash or LPM map, by hex key. */
+/** Every entry of a (non per-CPU) hash, array or LPM map, by hex key. */
 export function readEntries(m: MapRef, spec: KeyedSpec): Map<string, Entry> {
   const size = sizes(spec);
-  const out = new Map<string, Entry>();
-  for (const key of mapKeys(m, size.key)) {
-    const value = mapLookup(m, key, size.value);
-    if (value !== undefined) out.set(key.toString('hex'), { key, value });
-  }
-  return out;
+  return new Map(mapEntries(m, size.key, size.value).map(([key, value]) => [key.toString('hex'), { key, value }]));
 }
 
 export const PLANNED_SPECS = Object.fromEntries(

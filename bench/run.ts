@@ -13,7 +13,7 @@
  * output goes into the report, and their failure is reported, not fatal.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,12 +50,32 @@ function options(quick: boolean, log: (line: string) => void): ThroughputOptions
     : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 5, seconds: 3, iperfSeconds: 3 };
 }
 
+/**
+ * A sub-benchmark that failed or was timed out (killed) may leave what it
+ * named after its pid: pins under /sys/fs/bpf and network namespaces.
+ */
+function sweepAfter(pid: number): void {
+  const mine = new RegExp(`^sl.*-${pid}(-|$)`);
+  for (const name of readdirSync('/sys/fs/bpf').filter((n) => mine.test(n))) {
+    rmSync(join('/sys/fs/bpf', name), { recursive: true, force: true });
+  }
+  const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const ns of namespaces.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    if (mine.test(ns)) spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
 function runSub(name: string, quick: boolean): SubBench {
   const args = ['--expose-gc', '--import', 'tsx', join(REPO, 'bench', `${name}.ts`), ...(quick ? ['--quick'] : [])];
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: (quick ? 30 : 480) * 1000 });
+  const child = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    timeout: (quick ? 60 : 480) * 1000,
+    killSignal: 'SIGKILL',
+  });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const ok = child.status === 0;
+  if (!ok) sweepAfter(child.pid);
   const output = ok ? child.stdout : `${child.stdout}\n${child.stderr}\n${child.error?.message ?? ''}`;
   return { name, command: `node --import tsx bench/${name}.ts${quick ? ' --quick' : ''}`, ok, seconds, output };
 }

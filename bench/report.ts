@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { costSection } from './report-cost.js';
-import { baselineSpread, configLabel, pairedRatios, select, summarize, type Summary } from './throughput-stats.js';
+import { pairedSummary } from './report-paired.js';
+import { configLabel, select, summarize, type Summary } from './throughput-stats.js';
 import type { RssResult } from './throughput-rss.js';
 import type { ConfigName, Point, ThroughputOptions, ThroughputResult } from './throughput.js';
 
@@ -101,35 +102,6 @@ function ratioSummary(points: readonly Point[], o: ThroughputOptions): string[] 
         `${pct(r.min)}–${pct(r.max)}); TCP throughput ${tcp.map(pct).join(' / ')} at ${o.sizes.map(n0).join(' / ')} pods.`,
     );
   }
-  return out;
-}
-
-function pairedSummary(points: readonly Point[]): string[] {
-  const tools = [
-    ['wrk', 'wrk requests/s'],
-    ['ab', 'ab requests/s (new connections)'],
-    ['iperf', 'iperf3 throughput'],
-  ] as const;
-  const out = [
-    '',
-    'Paired within each repetition (the three configurations run back to back, so slow drift cancels):',
-    '',
-  ];
-  for (const [tool, what] of tools) {
-    const cells = (['ebpf', 'iptables'] as const).map((config) => {
-      const r = summarize(pairedRatios(points, config, tool));
-      return `${configLabel(config)} ${pct(r.median)} (${pct(r.min)}–${pct(r.max)})`;
-    });
-    out.push(
-      `- ${what}: ${cells.join('; ')} of no enforcement; no-enforcement spread between repetitions ${pct(baselineSpread(points, tool))}.`,
-    );
-  }
-  out.push(
-    '',
-    'Target (issue 3): at least 97% of the no-program figures. Read the ratios against the no-enforcement spread: on this ' +
-      'shared 2-core machine, where nginx, the load generator and the kernel share the cores with other work, differences ' +
-      'smaller than that spread are not distinguishable from noise.',
-  );
   return out;
 }
 

@@ -26,6 +26,7 @@ import { runThroughput, type ThroughputOptions } from './throughput.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
+const PASS_OBJECT = `${REPO}build/bpf/pass.bpf.o`;
 const SUBS = ['bpf-packet', 'bpf-program', 'compile'] as const;
 /** Full runs only: a minute of agent process at 10,000 pods. */
 const FULL_ONLY_SUBS = ['agent'] as const;
@@ -44,7 +45,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function options(quick: boolean, log: (line: string) => void): ThroughputOptions {
-  const common = { abConcurrency: 32, objectPath: OBJECT, log };
+  const common = { abConcurrency: 32, objectPath: OBJECT, passObjectPath: PASS_OBJECT, log };
   return quick
     ? { ...common, sizes: [2000], concurrency: [1, 32], reps: 1, seconds: 1, iperfSeconds: 1 }
     : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 5, seconds: 3, iperfSeconds: 3 };

@@ -31,10 +31,16 @@ export function select(points: readonly Point[], k: PointKey): Summary {
   );
 }
 
-const COLORS: Readonly<Record<ConfigName, string>> = { none: '#444444', ebpf: '#1f77b4', iptables: '#d62728' };
+const COLORS: Readonly<Record<ConfigName, string>> = {
+  none: '#444444',
+  pass: '#7f7f7f',
+  ebpf: '#1f77b4',
+  iptables: '#d62728',
+};
 const DASHES = ['', '8 4', '2 3', '12 3 2 3'];
 const LABELS: Readonly<Record<ConfigName, string>> = {
   none: 'no enforcement',
+  pass: 'pass-only programs',
   ebpf: 'sluice eBPF',
   iptables: 'sluice iptables',
 };
@@ -66,13 +72,18 @@ export function requestsChart(points: readonly Point[], sizes: readonly number[]
 }
 
 /**
- * `config / none` for each point measured in the same repetition at the
- * same size, tool and concurrency: the configurations of one repetition run
+ * `config / over` (over: no enforcement unless given) for each point
+ * measured in the same repetition at the same size, tool and concurrency: the configurations of one repetition run
  * within a minute of each other, so slow drift of a shared machine cancels.
  */
-export function pairedRatios(points: readonly Point[], config: ConfigName, tool: Point['tool']): number[] {
+export function pairedRatios(
+  points: readonly Point[],
+  config: ConfigName,
+  tool: Point['tool'],
+  over: ConfigName = 'none',
+): number[] {
   const key = (p: Point): string => `${p.pods}/${p.rep}/${p.concurrency}`;
-  const base = new Map(points.filter((p) => p.config === 'none' && p.tool === tool).map((p) => [key(p), p.value]));
+  const base = new Map(points.filter((p) => p.config === over && p.tool === tool).map((p) => [key(p), p.value]));
   return points
     .filter((p) => p.config === config && p.tool === tool)
     .map((p) => p.value / (base.get(key(p)) ?? NaN))

@@ -1,8 +1,9 @@
 /**
  * Throughput with and without sluice, in one run: for each pod count, each
- * repetition programs each configuration in turn (no enforcement, eBPF,
- * iptables; the order rotates per repetition) and measures it, so that drift of a shared machine spreads over
- * all configurations alike. Per configuration: wrk keep-alive requests/s at
+ * repetition programs each configuration in turn (no enforcement, the eBPF
+ * object with pass-only programs, eBPF, iptables; the order rotates per
+ * repetition) and measures it, so that drift of a shared machine spreads
+ * over all configurations alike. Per configuration: wrk keep-alive requests/s at
  * each concurrency, ab requests/s with a new connection per request (the
  * TKE method), iperf3 TCP throughput; and per datapath the first apply (full
  * sync), a one-pod change, the iptables rule count. A datapath that cannot
@@ -19,7 +20,8 @@ import { benchmarkPolicies, benchmarkSnapshot, interferencePod, NODE_NAME } from
 import { abWithCpu, connectionCost, type ConnectionCost } from './throughput-cost.js';
 import { DENIED_PORT, iperfGbps, reaches, wrkRps, type BenchNet } from './throughput-net.js';
 
-export const CONFIGS = ['none', 'ebpf', 'iptables'] as const;
+/** `pass`: build/bpf/pass.bpf.o, the eBPF object whose programs pass everything (the attachment alone). */
+export const CONFIGS = ['none', 'pass', 'ebpf', 'iptables'] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
 export interface ThroughputOptions {
@@ -32,6 +34,8 @@ export interface ThroughputOptions {
   /** Concurrency of the ab (new connection per request) point. */
   readonly abConcurrency: number;
   readonly objectPath: string;
+  /** The pass-only build of the same object (bpf/bench/pass.bpf.c). */
+  readonly passObjectPath: string;
   readonly log: (line: string) => void;
 }
 
@@ -47,8 +51,12 @@ export interface Point {
   readonly value: number;
 }
 
+/** The configurations that enforce the policy. */
+export type Enforcing = 'ebpf' | 'iptables';
+const enforces = (c: ConfigName): c is Enforcing => c === 'ebpf' || c === 'iptables';
+
 export interface Programming {
-  readonly config: Exclude<ConfigName, 'none'>;
+  readonly config: Enforcing;
   readonly pods: number;
   readonly rep: number;
   readonly fullMs: number;
@@ -90,7 +98,7 @@ function makeDatapath(config: ConfigName, net: BenchNet, o: ThroughputOptions): 
   const pinRoot = `/sys/fs/bpf/sluice-bench-${process.pid}-${pinSeq++}`;
   return new EbpfDatapath({
     pinRoot,
-    objectPath: o.objectPath,
+    objectPath: config === 'pass' ? o.passObjectPath : o.objectPath,
     useTcx: 'auto',
     netns: net.node.name,
     uplinks: ['rmt0'],
@@ -111,7 +119,7 @@ const elapsedMs = (start: bigint): number => Number(process.hrtime.bigint() - st
 
 async function program(
   dp: Datapath,
-  config: Exclude<ConfigName, 'none'>,
+  config: Enforcing,
   snapshot: ClusterSnapshot,
   ctx: { net: BenchNet; pods: number; rep: number },
 ): Promise<Programming> {
@@ -149,16 +157,18 @@ async function runConfig(
   const dp = makeDatapath(config, net, o);
   try {
     const programming =
-      dp === undefined || config === 'none' ? undefined : await program(dp, config, snapshot, { net, ...at });
+      dp !== undefined && enforces(config) ? await program(dp, config, snapshot, { net, ...at }) : undefined;
+    // The pass-only object is programmed like the real one; its programs read nothing.
+    if (dp !== undefined && !enforces(config)) await dp.apply(compile(snapshot, NODE_NAME), net.node.nodeContext);
     const denied = !(await reaches(net, DENIED_PORT));
-    if (denied !== (dp !== undefined)) {
+    if (denied !== enforces(config)) {
       throw new Error(
         `${config} at ${at.pods} pods: TCP/${DENIED_PORT} ${denied ? 'denied' : 'allowed'} from the client`,
       );
     }
     const { points, abCpu } = await measure(net, o, { config, ...at });
     const cost =
-      dp instanceof EbpfDatapath
+      dp instanceof EbpfDatapath && config === 'ebpf'
         ? await connectionCost(net, dp.pinRoot, { ...at, concurrency: o.abConcurrency, seconds: o.seconds })
         : undefined;
     const wrk = points.filter((p) => p.tool === 'wrk').map((p) => p.value.toFixed(0));

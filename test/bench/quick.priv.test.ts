@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- --quick` as CI runs it (root only): every benchmark in
- * bench/ at reduced size, the throughput run with all three configurations
- * (no enforcement, eBPF, iptables) on real packets. It fails only when a
- * datapath cannot program or enforce; the numbers are not checked. Writes
- * into a temp dir, never docs/.
+ * bench/ at reduced size, the throughput run with all four configurations
+ * (no enforcement, pass-only programs, eBPF, iptables) on real packets. It
+ * fails only when a datapath cannot program or enforce; the numbers are not
+ * checked. Writes into a temp dir, never docs/.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -33,6 +33,11 @@ function runQuick(out: string): Promise<{ code: number | null; output: string }>
 
 const cases = [
   { name: 'report names every configuration', file: 'benchmarks.md', want: /no enforcement[\s\S]*eBPF[\s\S]*iptables/ },
+  {
+    name: 'report has the eBPF object measured against its pass-only build',
+    file: 'benchmarks.md',
+    want: /ab requests\/s \(new connections\): sluice eBPF \d+\.\d% \([\d.]+%–[\d.]+%\) of pass-only programs/,
+  },
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   { name: 'report has the iptables rule count', file: 'benchmarks.md', want: /\| iptables \| 2,000 \|[^\n]*\| \d+ \|/ },
   {
@@ -43,7 +48,7 @@ const cases = [
   {
     name: 'chart is an SVG with a curve per configuration',
     file: 'benchmarks.svg',
-    want: /<svg[\s\S]*(<polyline[\s\S]*){3}/,
+    want: /<svg[\s\S]*(<polyline[\s\S]*){4}/,
   },
 ];
 

@@ -12,7 +12,7 @@ import { RingBufferReader } from '../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../src/datapath/ebpf/test-run.js';
 import { packet } from '../test/ebpf/packets.js';
 import { fillMaps } from './bpf-packet-fill.js';
-import { measureFresh, type FreshResult } from './bpf-packet-fresh.js';
+import { measureFresh, type FreshObjects, type FreshResult } from './bpf-packet-fresh.js';
 import { casesFor, ENDPOINTS_DEFAULT_MAX, type PolicyRow } from './bpf-packet-scenario.js';
 
 export interface RunOptions {
@@ -76,12 +76,6 @@ export interface ScaleResult {
   readonly ns: ReadonlyMap<string, Sample>;
   /** A new tuple on every run (bench/bpf-packet-fresh.ts), when asked for. */
   readonly fresh?: FreshResult;
-}
-
-/** Objects for the fresh-tuple measurement: the wrapper and the empty program. */
-export interface FreshObjects {
-  readonly wrapper: string;
-  readonly empty: string;
 }
 
 interface Loaded {
@@ -152,10 +146,7 @@ export function runScale(
       reader.consume();
     }
     const toPod = l.sluice.programFd('sluice_to_pod');
-    const fresh =
-      freshObjects === undefined
-        ? undefined
-        : measureFresh(freshObjects.wrapper, freshObjects.empty, toPod, `${dir}-fresh`, o);
+    const fresh = freshObjects === undefined ? undefined : measureFresh(freshObjects, toPod, `${dir}-fresh`, o);
     return { info: { ...counted, endpointsMax }, ns, ...(fresh === undefined ? {} : { fresh }) };
   } finally {
     reader?.close();

@@ -402,15 +402,23 @@ static __always_inline int sluice_addr_eq(const __u8 *a, const __u8 *b)
  * pod's other hook, so it matches there as established or reply. Lets path
  * MTU discovery and port-unreachable answers through isolated pods without
  * an ICMP rule, as the kernel's conntrack does.
+ *
+ * A global function, not inlined: the verifier checks it once, on its own,
+ * instead of once for every state the calling program reaches it in. Its
+ * inner parse and its lookup, whose key order is unknown to the verifier,
+ * multiplied those states: inlined, it was more than half of the object's
+ * load time. Only ICMP errors pay the call. p may be NULL to the verifier.
  */
-static __always_inline int sluice_ct_related(struct __sk_buff *skb,
-					     const struct sluice_pkt *p,
-					     __u8 dir, __u64 now)
+__attribute__((noinline)) int sluice_ct_related(struct __sk_buff *skb,
+						const struct sluice_pkt *p,
+						__u32 dir, __u64 now)
 {
 	struct sluice_pkt in = {};
 	struct sluice_ct_hit h;
 	int match;
 
+	if (!p)
+		return 0;
 	if (!sluice_parse_inner(skb, p, &in))
 		return 0;
 	if (!sluice_addr_eq(in.saddr, p->daddr))

@@ -78,16 +78,22 @@ export function mapKeys(m: MapRef, keySize: number): Buffer[] {
 const BATCH = 4096;
 
 /**
- * Every entry of a hash map by bpf_map_lookup_batch, which walks buckets
- * and so makes progress while programs insert and delete (get_next_key
- * starts over when its previous key is gone). Where batch lookup is missing,
- * key by key. Not a snapshot either way.
+ * Every entry of a map by bpf_map_lookup_batch, which for hash maps walks
+ * buckets and so makes progress while programs insert and delete
+ * (get_next_key starts over when its previous key is gone). Where batch
+ * lookup is missing, key by key. Not a snapshot either way.
+ *
+ * The batch token is a bucket number (4 bytes) for hash maps but a whole
+ * key for the kernel's generic batch (arrays, LPM tries): the kernel writes
+ * key-size bytes into it and reads them back as the next start. A shorter
+ * buffer would be overrun and the walk would restart from a cut key.
  */
 export function mapEntries(m: MapRef, keySize: number, valueSize: number): [Buffer, Buffer][] {
   const out: [Buffer, Buffer][] = [];
   const keys = zeroed(keySize * BATCH);
   const values = zeroed(valueSize * BATCH);
-  const token = [Buffer.alloc(8), Buffer.alloc(8)] as const;
+  const tokenSize = Math.max(keySize, 8);
+  const token = [Buffer.alloc(tokenSize), Buffer.alloc(tokenSize)] as const;
   for (let first = true; ; first = false) {
     const count = [BATCH];
     const rc = raw.mapLookupBatch(m.fd, first ? null : token[0], token[1], keys, values, count, null) as number;

@@ -2,9 +2,10 @@
  * Writes bench/bpf-packet-scenario.ts into one loaded object's maps, laid
  * out as the planner does for that object's version: an object from before
  * sluice_peer_addrs or sluice_policy_ports (an older build under --compare)
- * gets single addresses and single ports in the tries instead.
+ * gets single addresses and single ports in the tries instead, and one
+ * before sluice_host_filter no filter.
  */
-import { mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
+import { hostFilterBits, mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
 import { DIRECTION_LOOKUPS } from '../src/datapath/ebpf/encode-cache.js';
 import * as L from '../src/datapath/ebpf/layout.js';
 import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
@@ -82,5 +83,10 @@ export function fillMaps(m: MapOf, pods: number, policy: readonly PolicyRow[]): 
   });
   mapUpdateMany(m(L.MAPS.endpoints), endpoints);
   mapUpdate(m(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(NODE_ADDR)), L.hostValue.encode({ flags: 0 }));
+  // Objects before sluice_host_filter (--compare) look up every denied source in sluice_host_addrs.
+  const hostFilter = optionalMap(m, L.MAPS.hostFilter);
+  if (hostFilter !== undefined) {
+    mapUpdate(hostFilter, Buffer.alloc(4), L.hostFilter.encode({ bits: hostFilterBits([mapAddr(NODE_ADDR)]) }));
+  }
   return { pods, endpoints: endpoints.length, peers, policy: rows };
 }

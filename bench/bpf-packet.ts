@@ -145,8 +145,10 @@ Notes
 - new flow, denied: the isolated pod gets a packet no tuple allows (TCP 81
   from/to ${POD_PEER}, a pod peer when pods > 0, world when 0): a ct
   miss, the peer hash (a hit for the pod peer; with 0 pods a miss, then
-  the trie), both policy trie lookups (own class, then the ANY class), at
-  to_pod the node-address lookup, no ct insert, the deny counter and a deny
+  the trie), the policy lookups of the peer's class (the rule sets have no
+  rules without from/to, so endpoint flags 16/32 are clear and the ANY
+  class is not looked up), at to_pod the node-address filter (its bit is clear for this source, so no
+  sluice_host_addrs lookup), no ct insert, the deny counter and a deny
   event through the token bucket (default 1,000/s per CPU, so nearly every
   run is counted as suppressed). It is the dearest path that leaves no state behind.
 - Ring-buffer events are drained between cases.

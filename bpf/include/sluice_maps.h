@@ -143,6 +143,19 @@ struct sluice_host_value {
 };
 _Static_assert(sizeof(struct sluice_host_value) == 4, "sluice_host_value");
 
+/*
+ * sluice_host_filter ARRAY, one entry (key 0): a 256-bit filter over the
+ * addresses of sluice_host_addrs. An address's bit is the XOR of its 16
+ * address bytes (struct sluice_addr_key.addr), so byte order does not
+ * matter. A clear bit proves the address is not the node's, and a denied
+ * ingress packet skips the sluice_host_addrs lookup; a set bit only means
+ * "look it up". The agent writes it before sluice_host_addrs.
+ */
+struct sluice_host_filter {
+	__u8 bits[32]; /* bit i: bits[i / 8] & (1 << (i % 8)) */
+};
+_Static_assert(sizeof(struct sluice_host_filter) == 32, "sluice_host_filter");
+
 /* sluice_services LPM trie value; the key is a struct sluice_peer_key. */
 struct sluice_service_value {
 	__u32 flags; /* reserved, zero */

@@ -28,6 +28,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_host_addrs SEC(".maps");
 
+/* Key 0: the filter over sluice_host_addrs (struct sluice_host_filter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_host_filter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_host_filter SEC(".maps");
+
 /*
  * Peer classes of single addresses (pod addresses, /32 and /128 ipBlocks):
  * looked up before sluice_peers, whose trie then holds only wider prefixes.
@@ -96,10 +105,29 @@ sluice_endpoint_lookup(__u8 family, const __u8 *addr)
 	return bpf_map_lookup_elem(&sluice_endpoints, &k);
 }
 
+/* The address's bit in sluice_host_filter: the XOR of its 16 bytes. */
+static __always_inline __u32 sluice_host_bit(const __u8 *addr)
+{
+	__u64 a, b;
+
+	__builtin_memcpy(&a, addr, 8);
+	__builtin_memcpy(&b, addr + 8, 8);
+	a ^= b;
+	a ^= a >> 32;
+	a ^= a >> 16;
+	a ^= a >> 8;
+	return a & 0xff;
+}
+
 static __always_inline int sluice_is_host(__u8 family, const __u8 *addr)
 {
+	const struct sluice_host_filter *f;
 	struct sluice_addr_key k;
+	__u32 zero = 0, bit = sluice_host_bit(addr);
 
+	f = bpf_map_lookup_elem(&sluice_host_filter, &zero);
+	if (f && !(f->bits[(bit >> 3) & 31] & (1 << (bit & 7))))
+		return 0;
 	sluice_addr_key_fill(&k, family, addr);
 	return bpf_map_lookup_elem(&sluice_host_addrs, &k) != NULL;
 }

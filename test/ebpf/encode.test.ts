@@ -68,6 +68,12 @@ function render(p: Plan): Record<string, string[]> {
         dirs('any', L.ENDPOINT_FLAGS.ingressAnyPeer, L.ENDPOINT_FLAGS.egressAnyPeer);
       return `${addrText(key.family, key.addr)} ${name('endpoint', ep.endpointId)} ${iso} in=${ep.ingressRuleset} out=${ep.egressRuleset}`;
     }),
+    // The set bits of the filter: 10.0.0.254's bytes XOR to 10 ^ 254 = 244.
+    hostFilter: rows(p.maps.hostFilter, (k, v) => {
+      const bits = L.hostFilter.decode(v).bits;
+      const set = [...Array(256).keys()].filter((i) => ((bits[i >> 3] ?? 0) >> (i & 7)) & 1);
+      return `${k.readUInt32LE(0)}: bits ${set.join(',')}`;
+    }),
     hostAddrs: rows(p.maps.hostAddrs, (k) => {
       const key = L.addrKey.decode(k);
       return addrText(key.family, key.addr);
@@ -114,6 +120,7 @@ const cases: { name: string; snapshot: ClusterSnapshot; want: Partial<Record<str
     snapshot: snap([ns('x')], [A, B], []),
     want: {
       endpoints: ['10.0.1.1 x/a -- in=0 out=0', '10.0.1.2 x/b -- in=0 out=0'],
+      hostFilter: ['0: bits 244'],
       hostAddrs: ['10.0.0.254'],
       services: ['10.96.0.0/12', 'fd00:96::/112'],
       peers: [],

@@ -6,7 +6,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 
-import { isSingleAddress, mapAddr, peerPrefix } from '../../src/datapath/ebpf/addr.js';
+import { hostFilterBits, isSingleAddress, mapAddr, peerPrefix, type MapAddr } from '../../src/datapath/ebpf/addr.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
 import { mapDelete, mapUpdate, type MapRef } from '../../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../../src/datapath/ebpf/object.js';
@@ -47,6 +47,7 @@ let seq = 0;
 
 export class Fixture {
   readonly dir = `/sys/fs/bpf/sluice-test-${process.pid}-${seq++}`;
+  private readonly hosts: MapAddr[] = [];
   readonly obj: BpfObject;
   readonly fromPod: number;
   readonly toPod: number;
@@ -86,7 +87,11 @@ export class Fixture {
     }
     for (const h of setup.hosts ?? []) {
       mapUpdate(this.map(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(h)), L.hostValue.encode({ flags: 0 }));
+      this.hosts.push(mapAddr(h));
     }
+    // As the planner writes it: the filter over every node address so far.
+    const bits = hostFilterBits(this.hosts);
+    mapUpdate(this.map(L.MAPS.hostFilter), Buffer.alloc(4), L.hostFilter.encode({ bits }));
   }
 
   endpoint(e: EndpointRow): void {

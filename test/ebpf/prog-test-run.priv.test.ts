@@ -282,6 +282,8 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: tcp(HOST, A, 8080), want: OK, reason: 'host' },
       { prog: 'from', pkt: reverse(tcp(HOST, A, 8080), TCP.ack), want: OK },
       { prog: 'to', pkt: tcp('10.0.0.253', A, 8080), want: SHOT },
+      // 10.0.254.0 has the node address's bytes, so its sluice_host_filter bit too: the lookup decides.
+      { prog: 'to', pkt: tcp('10.0.254.0', A, 8080), want: SHOT, note: 'same filter bit, not a node address' },
       { prog: 'from', pkt: tcp(A, HOST, 10250), want: SHOT, note: 'egress to the node is policy' },
     ],
   },

@@ -17,6 +17,21 @@ export function mapAddr(text: string): MapAddr {
   return { family: ip.kind() === 'ipv4' ? FAMILY.v4 : FAMILY.v6, addr };
 }
 
+/** The address's bit in sluice_host_filter: the XOR of its 16 bytes (bpf/lib/policy.h). */
+export function hostFilterBit(a: MapAddr): number {
+  return a.addr.reduce((x, b) => x ^ b, 0);
+}
+
+/** The sluice_host_filter bytes for a set of addresses. */
+export function hostFilterBits(addrs: readonly MapAddr[]): Uint8Array {
+  const bits = new Uint8Array(32);
+  for (const a of addrs) {
+    const bit = hostFilterBit(a);
+    bits[bit >> 3] = (bits[bit >> 3] ?? 0) | (1 << (bit & 7));
+  }
+  return bits;
+}
+
 /** A CIDR as a sluice_peer_key: prefixlen counts the family+pad bits too. */
 export function peerPrefix(cidr: string): MapAddr & { readonly prefixlen: number } {
   const [ip, bits] = ipaddr.parseCIDR(cidr);

@@ -6,6 +6,7 @@
  *
  * Mapping of the model's lookup semantics (src/model/compiled.ts):
  * - endpoints:  every address of a local endpoint → its ids and isolation;
+ * - host_filter: one row (key 0), the filter over host_addrs, always written;
  * - host_addrs: NodeContext.hostAddresses;
  * - services:   NodeContext.serviceCidrs (egress to them is judged after
  *               DNAT, see bpf/lib/service.h);
@@ -34,7 +35,7 @@ import {
 } from '../../model/compiled.js';
 import type { Protocol } from '../../model/k8s.js';
 import type { NodeContext } from '../types.js';
-import { mapAddr, peerPrefix } from './addr.js';
+import { hostFilterBits, mapAddr, peerPrefix } from './addr.js';
 import {
   endpointEntries,
   hexEntry,
@@ -61,6 +62,7 @@ export type Entries = ReadonlyMap<string, Entry>;
 /** The maps the planner fills, in the order the executor writes them (maps.ts). */
 export const PLANNED_MAPS = [
   'names',
+  'hostFilter',
   'hostAddrs',
   'services',
   'peers',
@@ -149,6 +151,13 @@ function encodeEndpoints(model: CompiledPolicy, ids: IdState, lookups: RuleSetLo
     const endpointId = idOf(ids.endpoint, ep.pod, 'endpoint');
     out.addAll(endpointEntries(ep, endpointId, ruleset(ep.ingress), ruleset(ep.egress), addrKey, flags));
   }
+  return out.entries;
+}
+
+function encodeHostFilter(node: NodeContext): Entries {
+  const out = new EntryBuilder();
+  const bits = hostFilterBits(node.hostAddresses.map(mapAddr));
+  out.add(Buffer.alloc(4), L.hostFilter.encode({ bits })); // array index 0
   return out.entries;
 }
 
@@ -293,6 +302,7 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
     ids,
     maps: {
       names: encodeNames(ids),
+      hostFilter: encodeHostFilter(node),
       hostAddrs: encodeHostAddrs(node),
       services: encodeServices(node),
       ...encodePeers(model, ids),

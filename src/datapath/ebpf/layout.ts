@@ -16,6 +16,7 @@ export const endpoint = defineStruct('sluice_endpoint', [
   f('flags', 'u32'),
 ]);
 export const hostValue = defineStruct('sluice_host_value', [f('flags', 'u32')]);
+export const hostFilter = defineStruct('sluice_host_filter', [f('bits', 'bytes', 32)]);
 export const serviceValue = defineStruct('sluice_service_value', [f('flags', 'u32')]);
 export const peerKey = defineStruct('sluice_peer_key', [
   f('prefixlen', 'u32'),
@@ -158,6 +159,7 @@ export const STRUCTS: readonly StructLayout[] = [
   addrKey,
   endpoint,
   hostValue,
+  hostFilter,
   serviceValue,
   peerKey,
   peerValue,
@@ -232,6 +234,7 @@ export interface MapSpec {
 /** Every pinned map of sluice.bpf.o. */
 export const MAPS = {
   endpoints: { name: 'sluice_endpoints', key: addrKey, value: endpoint },
+  hostFilter: { name: 'sluice_host_filter', key: 'u32', value: hostFilter },
   hostAddrs: { name: 'sluice_host_addrs', key: addrKey, value: hostValue },
   services: { name: 'sluice_services', key: peerKey, value: serviceValue },
   peers: { name: 'sluice_peers', key: peerKey, value: peerValue },

@@ -3,8 +3,8 @@
  * writes the diff in an order that never lets a packet see a state allowing
  * more than the old or the new model:
  *
- *   upserts  names → host_addrs → services → peers → peer_addrs → policy → policy_ports → endpoints
- *   deletes  endpoints → policy_ports → policy → peer_addrs → peers → services → host_addrs → names
+ *   upserts  names → host_filter → host_addrs → services → peers → peer_addrs → policy → policy_ports → endpoints
+ *   deletes  endpoints → policy_ports → policy → peer_addrs → peers → services → host_addrs → host_filter → names
  *
  * New rule sets and peer classes get fresh ids (ids.ts), so their entries are
  * complete before an endpoint points at them; the old entries go only after

@@ -216,7 +216,7 @@ export function renderReport(input: ReportInput): string {
       'nodes (1% on this node, without interfaces) plus the real pods. Before measuring, each configuration is checked: a ' +
       'port the policy does not list (TCP/81) must be refused with sluice on and reachable without.',
     '',
-    `Each repetition programs no enforcement, eBPF, iptables in turn (the order rotates per repetition) and measures each: wrk (1 thread, keep-alive) ${o.seconds} s ` +
+    `Each repetition programs no enforcement, pass-only eBPF programs, eBPF, iptables in turn (the order rotates per repetition) and measures each: wrk (1 thread, keep-alive) ${o.seconds} s ` +
       `per concurrency, ab -c ${o.abConcurrency} (a new connection per request) ${o.seconds} s, iperf3 (1 stream) ${o.iperfSeconds} s. ` +
       `${o.reps} repetition(s); cells show median (min–max).`,
     '',

@@ -11,8 +11,7 @@
  * holds, and a real client → web connection must get the intended verdict.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { compile } from '../../src/compiler/compile.js';
@@ -25,9 +24,9 @@ import { mapKeys, openPinned } from '../../src/datapath/ebpf/map-ops.js';
 import { PLANNED_SPECS, readEntries } from '../../src/datapath/ebpf/maps.js';
 import { readNames } from '../../src/datapath/ebpf/names.js';
 import { loadManifestPaths } from '../../src/source/manifest-files.js';
-import { createNode } from '../support/netns.js';
-import { AgentProcess, ebpfSkip, testPinRoot } from './agent-in-netns.js';
-import { podYaml, webPolicy } from './manifests.js';
+import { AgentProcess, ebpfSkip } from './agent-in-netns.js';
+import { webPolicy } from './manifests.js';
+import { shopNode } from './shop-node.js';
 
 const skip = ebpfSkip();
 const BULK = 2000;
@@ -99,25 +98,7 @@ const actual = (pinRoot: string): Record<string, string[]> =>
   Object.fromEntries(COMPARED.map((m) => [m, readPinned(pinRoot, m)]));
 
 test('kill -9 during a 2,000-pod sync, then start again: the maps converge to a fresh encode', { skip }, async (t) => {
-  const node = await createNode({
-    topology: 'routed',
-    pods: [
-      { id: 'shop/web', labels: { app: 'web' } },
-      { id: 'shop/client', labels: { app: 'client' } },
-    ],
-  });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-crash-'));
-  const pinRoot = testPinRoot('crash');
-  t.after(async () => {
-    await node.destroy();
-    await rm(pinRoot, { recursive: true, force: true });
-    await rm(dir, { recursive: true, force: true });
-  });
-  const web = node.pod('shop/web');
-  const client = node.pod('shop/client');
-  await web.agent.listen('tcp', 8080);
-  await writeFile(path.join(dir, 'web.yaml'), podYaml(web, { app: 'web' }));
-  await writeFile(path.join(dir, 'client.yaml'), podYaml(client, { app: 'client' }));
+  const { node, dir, pinRoot, web, client } = await shopNode(t, 'crash');
   const write = async (variant: 'a' | 'b'): Promise<void> => {
     // a: web open to app=client; b: web open to app=bulk-b only, so client → web is denied.
     await writeFile(path.join(dir, 'policy.yaml'), webPolicy({ app: variant === 'a' ? 'client' : 'bulk-b' }));

@@ -9,49 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createNode, run, type NodeNs, type PodNs } from '../support/netns.js';
-import { AgentProcess, ebpfSkip, testPinRoot } from './agent-in-netns.js';
+import { run, type NodeNs } from '../support/netns.js';
+import { AgentProcess, ebpfSkip } from './agent-in-netns.js';
 import { namespaceYaml, podYaml, webPolicy } from './manifests.js';
+import { shopNode } from './shop-node.js';
 
 const skip = ebpfSkip();
 
 type Step = readonly [name: string, change: () => Promise<unknown>, allowed: boolean];
-
-interface Fixture {
-  readonly node: NodeNs;
-  readonly dir: string;
-  readonly pinRoot: string;
-  readonly web: PodNs;
-  readonly client: PodNs;
-}
-
-async function fixture(t: { after(fn: () => Promise<unknown>): void }): Promise<Fixture> {
-  const node = await createNode({
-    topology: 'routed',
-    pods: [
-      { id: 'shop/web', labels: { app: 'web' } },
-      { id: 'shop/client', labels: { app: 'client' } },
-    ],
-  });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-enforce-ebpf-'));
-  const pinRoot = testPinRoot('enforce');
-  t.after(async () => {
-    await node.destroy();
-    await rm(pinRoot, { recursive: true, force: true });
-    await rm(dir, { recursive: true, force: true });
-  });
-  const web = node.pod('shop/web');
-  const client = node.pod('shop/client');
-  await writeFile(path.join(dir, 'ns.yaml'), namespaceYaml('shop', {}));
-  await writeFile(path.join(dir, 'web.yaml'), podYaml(web, { app: 'web' }));
-  await writeFile(path.join(dir, 'client.yaml'), podYaml(client, { app: 'client' }));
-  await web.agent.listen('tcp', 8080);
-  return { node, dir, pinRoot, web, client };
-}
 
 /** Hex bytes of every key in a pinned map, as bpftool prints them. */
 async function keys(pinRoot: string, map: string): Promise<string[][]> {
@@ -84,7 +52,7 @@ test(
   'agent process, eBPF: every change enforced within 1 s; drift repaired at the next resync',
   { skip },
   async (t) => {
-    const f = await fixture(t);
+    const f = await shopNode(t, 'enforce');
     const agent = AgentProcess.start({
       netns: f.node.name,
       dir: f.dir,
@@ -184,7 +152,7 @@ test(
   'agent process, eBPF: egress to a ClusterIP whose backend is on another node is judged at the uplink',
   { skip },
   async (t) => {
-    const f = await fixture(t);
+    const f = await shopNode(t, 'enforce');
     const vip = '10.96.0.20';
     await f.node.remote.agent.listen('tcp', 80);
     await f.node.addService(vip, 80, f.node.remote.v4, 80);

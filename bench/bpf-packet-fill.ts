@@ -5,7 +5,8 @@
  * gets single addresses and single ports in the tries instead, and one
  * before sluice_host_filter no filter.
  */
-import { hostFilterBits, mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
+import { mapAddr, peerPrefix } from '../src/datapath/ebpf/addr.js';
+import { hostFilterRow } from '../src/datapath/ebpf/encode.js';
 import { DIRECTION_LOOKUPS } from '../src/datapath/ebpf/encode-cache.js';
 import * as L from '../src/datapath/ebpf/layout.js';
 import { mapKeys, mapUpdate, mapUpdateMany, type MapRef } from '../src/datapath/ebpf/map-ops.js';
@@ -85,8 +86,6 @@ export function fillMaps(m: MapOf, pods: number, policy: readonly PolicyRow[]): 
   mapUpdate(m(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(NODE_ADDR)), L.hostValue.encode({ flags: 0 }));
   // Objects before sluice_host_filter (--compare) look up every denied source in sluice_host_addrs.
   const hostFilter = optionalMap(m, L.MAPS.hostFilter);
-  if (hostFilter !== undefined) {
-    mapUpdate(hostFilter, Buffer.alloc(4), L.hostFilter.encode({ bits: hostFilterBits([mapAddr(NODE_ADDR)]) }));
-  }
+  if (hostFilter !== undefined) mapUpdate(hostFilter, ...hostFilterRow([NODE_ADDR]));
   return { pods, endpoints: endpoints.length, peers, policy: rows };
 }

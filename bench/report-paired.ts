@@ -4,10 +4,8 @@
  * pass-only build, which splits the eBPF cost into attaching programs at
  * the hooks and what sluice's programs do there.
  */
-import { baselineSpread, configLabel, pairedRatios, summarize } from './throughput-stats.js';
+import { baselineSpread, configLabel, pairedRatios, pct, summarize } from './throughput-stats.js';
 import type { Point } from './throughput.js';
-
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
 
 const TOOLS = [
   ['wrk', 'wrk requests/s'],

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { costSection } from './report-cost.js';
 import { pairedSummary } from './report-paired.js';
-import { configLabel, select, summarize, type Summary } from './throughput-stats.js';
+import { configLabel, pct, select, summarize, type Summary } from './throughput-stats.js';
 import type { RssResult } from './throughput-rss.js';
 import type { ConfigName, Point, ThroughputOptions, ThroughputResult } from './throughput.js';
 
@@ -34,7 +34,6 @@ export interface ReportInput {
 
 const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const n2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
 const cell = (s: Summary, f: (x: number) => string): string => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 
 export function machine(): string[] {

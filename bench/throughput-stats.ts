@@ -9,6 +9,9 @@ export interface Summary {
   readonly n: number;
 }
 
+/** A ratio as a percentage with one decimal; n/a when not a number. */
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
+
 export function summarize(xs: readonly number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length / 2;

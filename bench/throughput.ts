@@ -51,12 +51,11 @@ export interface Point {
   readonly value: number;
 }
 
-/** The configurations that enforce the policy. */
-export type Enforcing = 'ebpf' | 'iptables';
-const enforces = (c: ConfigName): c is Enforcing => c === 'ebpf' || c === 'iptables';
+/** The configurations that enforce the policy: TCP/81 must be refused under them. */
+const enforces = (c: ConfigName): boolean => c === 'ebpf' || c === 'iptables';
 
 export interface Programming {
-  readonly config: Enforcing;
+  readonly config: Exclude<ConfigName, 'none'>;
   readonly pods: number;
   readonly rep: number;
   readonly fullMs: number;
@@ -119,7 +118,7 @@ const elapsedMs = (start: bigint): number => Number(process.hrtime.bigint() - st
 
 async function program(
   dp: Datapath,
-  config: Enforcing,
+  config: Exclude<ConfigName, 'none'>,
   snapshot: ClusterSnapshot,
   ctx: { net: BenchNet; pods: number; rep: number },
 ): Promise<Programming> {
@@ -156,10 +155,9 @@ async function runConfig(
 ): Promise<{ points: Point[]; abCpu: AbCpu; cost?: ConnectionCost; programming: Programming | undefined }> {
   const dp = makeDatapath(config, net, o);
   try {
-    const programming =
-      dp !== undefined && enforces(config) ? await program(dp, config, snapshot, { net, ...at }) : undefined;
     // The pass-only object is programmed like the real one; its programs read nothing.
-    if (dp !== undefined && !enforces(config)) await dp.apply(compile(snapshot, NODE_NAME), net.node.nodeContext);
+    const programming =
+      dp === undefined || config === 'none' ? undefined : await program(dp, config, snapshot, { net, ...at });
     const denied = !(await reaches(net, DENIED_PORT));
     if (denied !== enforces(config)) {
       throw new Error(

@@ -6,7 +6,8 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 
-import { hostFilterBits, isSingleAddress, mapAddr, peerPrefix, type MapAddr } from '../../src/datapath/ebpf/addr.js';
+import { isSingleAddress, mapAddr, peerPrefix } from '../../src/datapath/ebpf/addr.js';
+import { hostFilterRow } from '../../src/datapath/ebpf/encode.js';
 import * as L from '../../src/datapath/ebpf/layout.js';
 import { mapDelete, mapUpdate, type MapRef } from '../../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../../src/datapath/ebpf/object.js';
@@ -47,7 +48,7 @@ let seq = 0;
 
 export class Fixture {
   readonly dir = `/sys/fs/bpf/sluice-test-${process.pid}-${seq++}`;
-  private readonly hosts: MapAddr[] = [];
+  private readonly hosts: string[] = [];
   readonly obj: BpfObject;
   readonly fromPod: number;
   readonly toPod: number;
@@ -87,11 +88,10 @@ export class Fixture {
     }
     for (const h of setup.hosts ?? []) {
       mapUpdate(this.map(L.MAPS.hostAddrs), L.addrKey.encode(mapAddr(h)), L.hostValue.encode({ flags: 0 }));
-      this.hosts.push(mapAddr(h));
+      this.hosts.push(h);
     }
     // As the planner writes it: the filter over every node address so far.
-    const bits = hostFilterBits(this.hosts);
-    mapUpdate(this.map(L.MAPS.hostFilter), Buffer.alloc(4), L.hostFilter.encode({ bits }));
+    mapUpdate(this.map(L.MAPS.hostFilter), ...hostFilterRow(this.hosts));
   }
 
   endpoint(e: EndpointRow): void {

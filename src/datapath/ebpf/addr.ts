@@ -17,16 +17,14 @@ export function mapAddr(text: string): MapAddr {
   return { family: ip.kind() === 'ipv4' ? FAMILY.v4 : FAMILY.v6, addr };
 }
 
-/** The address's bit in sluice_host_filter: the XOR of its 16 bytes (bpf/lib/policy.h). */
-export function hostFilterBit(a: MapAddr): number {
-  return a.addr.reduce((x, b) => x ^ b, 0);
-}
-
-/** The sluice_host_filter bytes for a set of addresses. */
+/**
+ * The sluice_host_filter bytes for a set of addresses: each sets the bit
+ * that is the XOR of its 16 address bytes (bpf/lib/policy.h).
+ */
 export function hostFilterBits(addrs: readonly MapAddr[]): Uint8Array {
   const bits = new Uint8Array(32);
   for (const a of addrs) {
-    const bit = hostFilterBit(a);
+    const bit = a.addr.reduce((x, b) => x ^ b, 0);
     bits[bit >> 3] = (bits[bit >> 3] ?? 0) | (1 << (bit & 7));
   }
   return bits;

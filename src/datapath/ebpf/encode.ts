@@ -154,10 +154,14 @@ function encodeEndpoints(model: CompiledPolicy, ids: IdState, lookups: RuleSetLo
   return out.entries;
 }
 
+/** The one sluice_host_filter row (array index 0) for the node's addresses. */
+export function hostFilterRow(addresses: readonly string[]): readonly [Buffer, Buffer] {
+  return [Buffer.alloc(4), L.hostFilter.encode({ bits: hostFilterBits(addresses.map(mapAddr)) })];
+}
+
 function encodeHostFilter(node: NodeContext): Entries {
   const out = new EntryBuilder();
-  const bits = hostFilterBits(node.hostAddresses.map(mapAddr));
-  out.add(Buffer.alloc(4), L.hostFilter.encode({ bits })); // array index 0
+  out.add(...hostFilterRow(node.hostAddresses));
   return out.entries;
 }
 

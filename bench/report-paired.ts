@@ -49,3 +49,19 @@ export function pairedSummary(points: readonly Point[]): string[] {
   );
   return out;
 }
+
+/** The ratio lines that bench/ab-interleaved.ts printed, quoted under the paired ratios. */
+export function interleavedSummary(output: string | undefined): string[] {
+  const lines = (output ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('ratio '))
+    .map((l) => `- ${l.slice('ratio '.length)}`);
+  if (lines.length === 0) return [];
+  return [
+    '',
+    'ab alone, the three configurations interleaved in slices of a few seconds (bench/ab-interleaved.ts, its output ' +
+      'below): paired seconds apart rather than a repetition apart, so more of the machine’s drift cancels:',
+    '',
+    ...lines,
+  ];
+}

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark in bench/ in one run, then
  * docs/benchmarks.md and docs/benchmarks.svg. Needs root.
  *
- *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 3 repetitions;
+ *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 5 repetitions;
  *                                      also bench/agent.ts (the agent process at 10,000 pods)
  *   npm run bench -- --quick           CI: 2,000 pods, 1 repetition, 1 s per point, writes to a temp dir
  *   npm run bench -- --out DIR         write the report elsewhere
@@ -27,7 +27,7 @@ import { runThroughput, type ThroughputOptions } from './throughput.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
 const PASS_OBJECT = `${REPO}build/bpf/pass.bpf.o`;
-const SUBS = ['bpf-packet', 'bpf-program', 'compile'] as const;
+const SUBS = ['bpf-packet', 'bpf-program', 'compile', 'ab-interleaved'] as const;
 /** Full runs only: a minute of agent process at 10,000 pods. */
 const FULL_ONLY_SUBS = ['agent'] as const;
 

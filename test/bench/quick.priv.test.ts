@@ -38,6 +38,11 @@ const cases = [
     file: 'benchmarks.md',
     want: /ab requests\/s \(new connections\): sluice eBPF \d+\.\d% \([\d.]+%–[\d.]+%\) of pass-only programs/,
   },
+  {
+    name: 'report quotes ab interleaved in short slices, paired within each cycle',
+    file: 'benchmarks.md',
+    want: /bench\/ab-interleaved\.ts[\s\S]*- sluice eBPF \/ no enforcement: median \d+\.\d%, mean \d+\.\d% \(95% interval/,
+  },
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   { name: 'report has the iptables rule count', file: 'benchmarks.md', want: /\| iptables \| 2,000 \|[^\n]*\| \d+ \|/ },
   {

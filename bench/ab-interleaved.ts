@@ -13,11 +13,11 @@
 import { fileURLToPath } from 'node:url';
 
 import { compile } from '../src/compiler/compile.js';
-import { EbpfDatapath } from '../src/datapath/ebpf/ebpf-datapath.js';
 import type { CompiledPolicy } from '../src/model/compiled.js';
 import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
-import { abRps, createBenchNet, DENIED_PORT, reaches, type BenchNet } from './throughput-net.js';
+import { abRps, createBenchNet, type BenchNet } from './throughput-net.js';
 import { pct, summarize } from './throughput-stats.js';
+import { benchEbpfDatapath, checkEnforcement } from './throughput.js';
 
 const QUICK = process.argv.includes('--quick');
 const flag = (name: string, fallback: number): number => {
@@ -40,27 +40,12 @@ const CONFIGS = [
 type Config = (typeof CONFIGS)[number];
 type Cycle = Record<Config['name'], number>;
 
-let pinSeq = 0;
-
-/** Programs `config`, checks that TCP/DENIED_PORT is refused exactly when sluice enforces, runs ab, removes it all. */
+/** Programs `config`, checks (first cycle) that TCP/DENIED_PORT is refused exactly under sluice, runs ab, removes it all. */
 async function slice(net: BenchNet, model: CompiledPolicy, config: Config, check: boolean): Promise<number> {
-  const dp =
-    config.object === undefined
-      ? undefined
-      : new EbpfDatapath({
-          pinRoot: `/sys/fs/bpf/sluice-bench-ab-${process.pid}-${pinSeq++}`,
-          objectPath: config.object,
-          useTcx: 'auto',
-          netns: net.node.name,
-          uplinks: ['rmt0'],
-        });
+  const dp = config.object === undefined ? undefined : benchEbpfDatapath(net, config.object);
   try {
     await dp?.apply(model, net.node.nodeContext);
-    if (check && !(await reaches(net, DENIED_PORT)) !== (config.name === 'ebpf')) {
-      throw new Error(
-        `${config.label}: TCP/${DENIED_PORT} from the client is wrongly ${config.name === 'ebpf' ? 'allowed' : 'refused'}`,
-      );
-    }
+    if (check) await checkEnforcement(net, config.label, config.name === 'ebpf');
     return await abRps(net, CONCURRENCY, SECONDS);
   } finally {
     await dp?.cleanup();

@@ -91,17 +91,24 @@ export function iptablesVariant(): IptablesVariant {
   return works('iptables-nft') ? 'iptables-nft' : 'iptables-legacy';
 }
 
+/** An eBPF datapath for the benchmark node, under a pin root of its own. */
+export function benchEbpfDatapath(net: BenchNet, objectPath: string): EbpfDatapath {
+  const pinRoot = `/sys/fs/bpf/sluice-bench-${process.pid}-${pinSeq++}`;
+  return new EbpfDatapath({ pinRoot, objectPath, useTcx: 'auto', netns: net.node.name, uplinks: ['rmt0'] });
+}
+
 function makeDatapath(config: ConfigName, net: BenchNet, o: ThroughputOptions): Datapath | undefined {
   if (config === 'none') return undefined;
   if (config === 'iptables') return new IptablesDatapath({ iptables: iptablesVariant(), netns: net.node.name });
-  const pinRoot = `/sys/fs/bpf/sluice-bench-${process.pid}-${pinSeq++}`;
-  return new EbpfDatapath({
-    pinRoot,
-    objectPath: config === 'pass' ? o.passObjectPath : o.objectPath,
-    useTcx: 'auto',
-    netns: net.node.name,
-    uplinks: ['rmt0'],
-  });
+  return benchEbpfDatapath(net, config === 'pass' ? o.passObjectPath : o.objectPath);
+}
+
+/** Throws unless TCP/DENIED_PORT from the client is refused exactly when `what` enforces the policy. */
+export async function checkEnforcement(net: BenchNet, what: string, enforcing: boolean): Promise<void> {
+  const denied = !(await reaches(net, DENIED_PORT));
+  if (denied !== enforcing) {
+    throw new Error(`${what}: TCP/${DENIED_PORT} ${denied ? 'denied' : 'allowed'} from the client`);
+  }
 }
 
 async function ruleCount(net: BenchNet): Promise<number> {
@@ -158,12 +165,7 @@ async function runConfig(
     // The pass-only object is programmed like the real one; its programs read nothing.
     const programming =
       dp === undefined || config === 'none' ? undefined : await program(dp, config, snapshot, { net, ...at });
-    const denied = !(await reaches(net, DENIED_PORT));
-    if (denied !== enforces(config)) {
-      throw new Error(
-        `${config} at ${at.pods} pods: TCP/${DENIED_PORT} ${denied ? 'denied' : 'allowed'} from the client`,
-      );
-    }
+    await checkEnforcement(net, `${config} at ${at.pods} pods`, enforces(config));
     const { points, abCpu } = await measure(net, o, { config, ...at });
     const cost =
       dp instanceof EbpfDatapath && config === 'ebpf'

@@ -65,3 +65,21 @@ export function interleavedSummary(output: string | undefined): string[] {
     ...lines,
   ];
 }
+
+/** The ratio lines that bench/ab-concurrent.ts printed: each configuration against nothing, measured at the same time. */
+export function concurrentSummary(output: string | undefined): string[] {
+  const lines = (output ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('ratio ') || l.startsWith('ksoftirqd '))
+    .map((l) => `- ${l.startsWith('ratio ') ? l.slice('ratio '.length) : l}`);
+  if (lines.length === 0) return [];
+  return [
+    '',
+    'ab on two identical server pods at the same time, one side carrying a configuration and the other nothing, the ' +
+      'sides swapped within each cycle (bench/ab-concurrent.ts, its output below): both sides share the CPUs in the ' +
+      'same seconds, so the machine’s drift cancels; "nothing (control)" is the method’s reading when both sides are ' +
+      'alike. The parse and ct-lookup cuts (bpf/bench/) split what the programs cost:',
+    '',
+    ...lines,
+  ];
+}

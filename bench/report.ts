@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { costSection } from './report-cost.js';
-import { interleavedSummary, pairedSummary } from './report-paired.js';
+import { concurrentSummary, interleavedSummary, pairedSummary } from './report-paired.js';
 import { configLabel, pct, select, summarize, type Summary } from './throughput-stats.js';
 import type { RssResult } from './throughput-rss.js';
 import type { ConfigName, Point, ThroughputOptions, ThroughputResult } from './throughput.js';
@@ -224,6 +224,7 @@ export function renderReport(input: ReportInput): string {
     ...ratioSummary(pts, o),
     ...pairedSummary(pts),
     ...interleavedSummary(input.subs.find((s) => s.name === 'ab-interleaved' && s.ok)?.output),
+    ...concurrentSummary(input.subs.find((s) => s.name === 'ab-concurrent' && s.ok)?.output),
     '',
     '![requests per second against concurrency](benchmarks.svg)',
     '',

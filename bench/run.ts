@@ -27,7 +27,7 @@ import { runThroughput, type ThroughputOptions } from './throughput.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
 const PASS_OBJECT = `${REPO}build/bpf/pass.bpf.o`;
-const SUBS = ['bpf-packet', 'bpf-program', 'compile', 'ab-interleaved'] as const;
+const SUBS = ['bpf-packet', 'bpf-program', 'compile', 'ab-interleaved', 'ab-concurrent'] as const;
 /** Full runs only: a minute of agent process at 10,000 pods. */
 const FULL_ONLY_SUBS = ['agent'] as const;
 
@@ -71,7 +71,7 @@ function runSub(name: string, quick: boolean): SubBench {
   const start = process.hrtime.bigint();
   const child = spawnSync(process.execPath, args, {
     encoding: 'utf8',
-    timeout: (quick ? 60 : 480) * 1000,
+    timeout: (quick ? 120 : 900) * 1000,
     killSignal: 'SIGKILL',
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -30,9 +30,9 @@ const BODY = `<!DOCTYPE html><html><body>${'sluice '.repeat(84)}</body></html>\n
  * changes a run by more than enforcement does.
  */
 const PINNED = availableParallelism() >= 2;
-const CLIENT_CPU = 0;
-const SERVER_CPU = 1;
-const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] : []);
+export const CLIENT_CPU = 0;
+export const SERVER_CPU = 1;
+export const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] : []);
 
 export interface BenchNet {
   readonly node: NodeNs;
@@ -43,7 +43,7 @@ export interface BenchNet {
   close(): Promise<void>;
 }
 
-function nginxConf(dir: string): string {
+export function nginxConf(dir: string): string {
   return [
     'user root;',
     'worker_processes 1;',
@@ -61,7 +61,7 @@ function nginxConf(dir: string): string {
 }
 
 /** Spawns a long-running command in a namespace; resolves once `ready` matches its output (or at once). */
-function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
+export function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, ...onCpu(SERVER_CPU), cmd, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,7 +79,7 @@ function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
@@ -88,13 +88,32 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function waitForHttp(ns: string, url: string): Promise<void> {
+export async function waitForHttp(ns: string, url: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const out = await run('ip', ['netns', 'exec', ns, 'ab', '-q', '-n', '1', url], undefined, true);
     if (/Complete requests:\s+1/.test(out)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nginx did not answer ${url} from ${ns}`);
+}
+
+/** Writes nginx's configuration and page under `dir` and starts it in `ns` (on the server CPU). */
+export async function startNginx(ns: string, dir: string): Promise<ChildProcess> {
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir));
+  await run('mkdir', ['-p', join(dir, 'www')]);
+  writeFileSync(join(dir, 'www', 'index.html'), BODY);
+  return daemon(ns, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+}
+
+/** Sources the client namespace's traffic from `addr` and lets ab reuse TIME_WAIT ports. */
+export async function prepareClient(ns: string, gateway: string, addr: string): Promise<void> {
+  await run('ip', ['-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'eth0']);
+  await run('ip', ['-n', ns, 'route', 'replace', 'default', 'via', gateway, 'src', addr]);
+  // Many short connections (ab): reuse TIME_WAIT ports instead of running out.
+  await run('ip', [
+    ...['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1'],
+    'net.ipv4.ip_local_port_range=1024 65000',
+  ]);
 }
 
 export async function createBenchNet(): Promise<BenchNet> {
@@ -112,18 +131,9 @@ export async function createBenchNet(): Promise<BenchNet> {
   try {
     const server = node.pod('default/server');
     const clientNs = node.remote.ns;
-    await run('ip', ['-n', clientNs, 'addr', 'add', `${CLIENT_ADDR}/32`, 'dev', 'eth0']);
-    await run('ip', ['-n', clientNs, 'route', 'replace', 'default', 'via', '10.100.200.1', 'src', CLIENT_ADDR]);
+    await prepareClient(clientNs, '10.100.200.1', CLIENT_ADDR);
     await run('ip', ['-n', node.name, 'route', 'add', '14.215.0.0/16', 'via', node.remote.v4, 'dev', 'rmt0']);
-    // Many short connections (ab): reuse TIME_WAIT ports instead of running out.
-    await run('ip', [
-      ...['netns', 'exec', clientNs, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1'],
-      'net.ipv4.ip_local_port_range=1024 65000',
-    ]);
-    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir));
-    await run('mkdir', ['-p', join(dir, 'www')]);
-    writeFileSync(join(dir, 'www', 'index.html'), BODY);
-    nginx = await daemon(server.ns, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+    nginx = await startNginx(server.ns, dir);
     await server.agent.listen('tcp', DENIED_PORT);
     const url = `http://${server.v4}/`;
     await waitForHttp(clientNs, url);
@@ -135,9 +145,14 @@ export async function createBenchNet(): Promise<BenchNet> {
 }
 
 /** Keep-alive requests per second from wrk with `connections` connections on one thread. */
-export async function wrkRps(net: BenchNet, connections: number, seconds: number): Promise<number> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, net.url];
-  const out = await run('ip', ['netns', 'exec', net.clientNs, ...onCpu(CLIENT_CPU), 'wrk', ...args]);
+export function wrkRps(net: BenchNet, connections: number, seconds: number): Promise<number> {
+  return wrkRpsFrom(net.clientNs, net.url, connections, seconds);
+}
+
+/** wrk's keep-alive requests per second from namespace `ns` to `url` (one thread, on the client CPU). */
+export async function wrkRpsFrom(ns: string, url: string, connections: number, seconds: number): Promise<number> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, url];
+  const out = await run('ip', ['netns', 'exec', ns, ...onCpu(CLIENT_CPU), 'wrk', ...args]);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (m?.[1] === undefined) throw new Error(`wrk: no Requests/sec in output: ${out}`);
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk reported errors: ${out}`);
@@ -145,9 +160,14 @@ export async function wrkRps(net: BenchNet, connections: number, seconds: number
 }
 
 /** Requests per second from ab without keep-alive: one new TCP connection per request, as in the TKE test. */
-export async function abRps(net: BenchNet, concurrency: number, seconds: number): Promise<number> {
-  const args = ['-q', '-r', '-c', `${concurrency}`, '-t', `${seconds}`, '-n', '10000000', net.url];
-  const out = await run('ip', ['netns', 'exec', net.clientNs, ...onCpu(CLIENT_CPU), 'ab', ...args]);
+export function abRps(net: BenchNet, concurrency: number, seconds: number): Promise<number> {
+  return abRpsFrom(net.clientNs, net.url, concurrency, seconds);
+}
+
+/** ab's requests per second from namespace `ns` to `url` (on the client CPU). */
+export async function abRpsFrom(ns: string, url: string, concurrency: number, seconds: number): Promise<number> {
+  const args = ['-q', '-r', '-c', `${concurrency}`, '-t', `${seconds}`, '-n', '10000000', url];
+  const out = await run('ip', ['netns', 'exec', ns, ...onCpu(CLIENT_CPU), 'ab', ...args]);
   const m = /Requests per second:\s+([\d.]+)/.exec(out);
   if (m?.[1] === undefined) throw new Error(`ab: no "Requests per second" in output: ${out}`);
   return Number(m[1]);

@@ -1,7 +1,7 @@
 /** The arithmetic of bench/ab-concurrent.ts: paired ratios per cycle, their summary, ksoftirqd's CPU time. */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { pct, summarize } from './throughput-stats.js';
+import { meanInterval, pct, summarize } from './throughput-stats.js';
 
 export interface Config {
   /** 'none' (the control), 'pass', 'ebpf', or the name of an --object. */
@@ -36,13 +36,6 @@ export function cycleRatios(slices: readonly Slice[], config: Config['name']): n
   const out: number[] = [];
   for (const { a, b } of byCycle.values()) if (a !== undefined && b !== undefined) out.push(Math.sqrt(a * b));
   return out;
-}
-
-/** Mean and the half-width of its 95% interval (normal approximation). */
-export function meanInterval(xs: readonly number[]): { mean: number; half: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return { mean, half: (1.96 * sd) / Math.sqrt(xs.length) };
 }
 
 export function ratioLine(slices: readonly Slice[], config: Config): string {

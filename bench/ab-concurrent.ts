@@ -34,20 +34,15 @@ import { EbpfDatapath } from '../src/datapath/ebpf/ebpf-datapath.js';
 import type { CompiledPolicy } from '../src/model/compiled.js';
 import { createConcurrentNet, sideReaches, type ConcurrentNet, type Side } from './ab-concurrent-net.js';
 import { ksoftirqdSeconds, ratioLine, type Config, type Slice } from './ab-concurrent-stats.js';
+import { intFlag, withBenchNet } from './slices-cli.js';
 import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
 import { abRpsFrom, DENIED_PORT, wrkRpsFrom } from './throughput-net.js';
 import { pct, summarize } from './throughput-stats.js';
 
 const QUICK = process.argv.includes('--quick');
-const flag = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(name);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a positive integer`);
-  return value;
-};
-const CYCLES = flag('--cycles', QUICK ? 2 : 12);
-const SECONDS = flag('--seconds', QUICK ? 1 : 3);
-const PODS = flag('--pods', QUICK ? 2_000 : 8_000);
+const CYCLES = intFlag('--cycles', QUICK ? 2 : 12);
+const SECONDS = intFlag('--seconds', QUICK ? 1 : 3);
+const PODS = intFlag('--pods', QUICK ? 2_000 : 8_000);
 const CONCURRENCY = 32;
 /** --wrk: wrk keep-alive requests (the established-flow path) instead of ab's new connections. */
 const WRK = process.argv.includes('--wrk');
@@ -149,17 +144,4 @@ async function measure(net: ConcurrentNet): Promise<void> {
   console.log(`ksoftirqd ran ${pct((ksoftirqdSeconds() - soft0) / cpuSeconds)} of all CPUs' time over the run`);
 }
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench/ab-concurrent.ts needs root (network namespaces, bpffs)');
-  const net = await createConcurrentNet();
-  const stop = (code: number) => () => void net.close().finally(() => process.exit(code));
-  process.once('SIGINT', stop(130));
-  process.once('SIGTERM', stop(143));
-  try {
-    await measure(net);
-  } finally {
-    await net.close();
-  }
-}
-
-await main();
+await withBenchNet('bench/ab-concurrent.ts', createConcurrentNet, measure);

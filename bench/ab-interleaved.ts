@@ -14,20 +14,15 @@ import { fileURLToPath } from 'node:url';
 
 import { compile } from '../src/compiler/compile.js';
 import type { CompiledPolicy } from '../src/model/compiled.js';
+import { intFlag, withBenchNet } from './slices-cli.js';
 import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
 import { abRps, createBenchNet, type BenchNet } from './throughput-net.js';
-import { pct, summarize } from './throughput-stats.js';
+import { meanInterval, pct, summarize } from './throughput-stats.js';
 import { benchEbpfDatapath, checkEnforcement } from './throughput.js';
 
 const QUICK = process.argv.includes('--quick');
-const flag = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(name);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a positive integer`);
-  return value;
-};
-const CYCLES = flag('--cycles', QUICK ? 2 : 24);
-const SECONDS = flag('--seconds', QUICK ? 1 : 2);
+const CYCLES = intFlag('--cycles', QUICK ? 2 : 24);
+const SECONDS = intFlag('--seconds', QUICK ? 1 : 2);
 const PODS = QUICK ? 2_000 : 8_000;
 const CONCURRENCY = 32;
 const BUILD = fileURLToPath(new URL('../build/bpf/', import.meta.url));
@@ -57,9 +52,7 @@ async function slice(net: BenchNet, model: CompiledPolicy, config: Config, check
 function ratioLine(cycles: readonly Cycle[], over: Config, under: Config): string {
   const xs = cycles.map((c) => c[over.name] / c[under.name]);
   const s = summarize(xs);
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  const half = (1.96 * sd) / Math.sqrt(xs.length);
+  const { mean, half } = meanInterval(xs);
   return (
     `ratio ${over.label} / ${under.label}: median ${pct(s.median)}, mean ${pct(mean)} ` +
     `(95% interval ${pct(mean - half)}–${pct(mean + half)}), min–max ${pct(s.min)}–${pct(s.max)}, ${xs.length} cycles`
@@ -99,17 +92,4 @@ async function measure(net: BenchNet): Promise<void> {
   );
 }
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench/ab-interleaved.ts needs root (network namespaces, bpffs)');
-  const net = await createBenchNet();
-  const stop = (code: number) => () => void net.close().finally(() => process.exit(code));
-  process.once('SIGINT', stop(130));
-  process.once('SIGTERM', stop(143));
-  try {
-    await measure(net);
-  } finally {
-    await net.close();
-  }
-}
-
-await main();
+await withBenchNet('bench/ab-interleaved.ts', createBenchNet, measure);

@@ -19,6 +19,13 @@ export function summarize(xs: readonly number[]): Summary {
   return { median, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
 }
 
+/** Mean and the half-width of its 95% interval (normal approximation). */
+export function meanInterval(xs: readonly number[]): { mean: number; half: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  return { mean, half: (1.96 * sd) / Math.sqrt(xs.length) };
+}
+
 export interface PointKey {
   readonly config: ConfigName;
   readonly pods: number;

@@ -39,17 +39,11 @@
 
 /*
  * Two more cuts of the same object for bench/ab-concurrent.ts, which
- * splits the real-traffic cost: bpf/bench/parse.bpf.c passes every packet
- * right after parsing it, bpf/bench/lookup.bpf.c right after the ct lookup
- * (so nothing is ever inserted and every lookup misses an empty table).
+ * splits the real-traffic cost, in sluice_handle: bpf/bench/parse.bpf.c
+ * (SLUICE_BENCH_PARSE_ONLY) passes every packet right after parsing it,
+ * bpf/bench/lookup.bpf.c (SLUICE_BENCH_LOOKUP_ONLY) right after the ct
+ * lookup, so nothing is ever inserted and every lookup misses an empty table.
  */
-#if defined(SLUICE_BENCH_PARSE_ONLY) || defined(SLUICE_BENCH_LOOKUP_ONLY)
-#define SLUICE_BENCH_CUT() return TC_ACT_OK
-#else
-#define SLUICE_BENCH_CUT() \
-	do {                \
-	} while (0)
-#endif
 
 /* Packets whose pod-side address is not in sluice_endpoints: 1 drops them. */
 const volatile __u8 drop_unknown_endpoints = 0;
@@ -169,7 +163,7 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 	if (rc == SLUICE_PARSE_PASS)
 		return TC_ACT_OK;
 #ifdef SLUICE_BENCH_PARSE_ONLY
-	SLUICE_BENCH_CUT();
+	return TC_ACT_OK;
 #endif
 	if (rc != SLUICE_PARSE_OK || p.frag == SLUICE_FRAG_LATER)
 		return sluice_full(skb, &p, rc, dir, c, &h);
@@ -179,7 +173,7 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 	sluice_ct_find(&p, dir, &h);
 #ifdef SLUICE_BENCH_LOOKUP_ONLY
 	if (h.v || skb->len) /* always: keeps the lookup from being optimised away */
-		SLUICE_BENCH_CUT();
+		return TC_ACT_OK;
 #endif
 	if (p.frag == SLUICE_FRAG_NONE) {
 		endpoint_id = sluice_ct_fast(&p, &h, c->policy_gen);

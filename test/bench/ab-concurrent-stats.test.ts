@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cycleRatios, meanInterval, type Slice } from '../../bench/ab-concurrent-stats.js';
+import { cycleRatios, type Slice } from '../../bench/ab-concurrent-stats.js';
+import { meanInterval } from '../../bench/throughput-stats.js';
 
 /** A cycle where side a runs `aSpeed` times side b by itself and the carrier pays `cost` of its rate. */
 function cycle(n: number, config: string, aSpeed: number, cost: number): Slice[] {

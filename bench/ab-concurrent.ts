@@ -30,7 +30,6 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { compile } from '../src/compiler/compile.js';
-import { EbpfDatapath } from '../src/datapath/ebpf/ebpf-datapath.js';
 import type { CompiledPolicy } from '../src/model/compiled.js';
 import { createConcurrentNet, sideReaches, type ConcurrentNet, type Side } from './ab-concurrent-net.js';
 import { ksoftirqdSeconds, ratioLine, type Config, type Slice } from './ab-concurrent-stats.js';
@@ -38,6 +37,7 @@ import { intFlag, withBenchNet } from './slices-cli.js';
 import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
 import { abRpsFrom, DENIED_PORT, wrkRpsFrom } from './throughput-net.js';
 import { pct, summarize } from './throughput-stats.js';
+import { benchEbpfDatapath } from './throughput.js';
 
 const QUICK = process.argv.includes('--quick');
 const CYCLES = intFlag('--cycles', QUICK ? 2 : 12);
@@ -66,7 +66,6 @@ const CONFIGS: readonly [Config, ...Config[]] = [
   ...extraObjects(),
 ];
 const BUILT = new Set(['none', 'pass', 'parse', 'lookup', 'ebpf']);
-let pinSeq = 0;
 
 /** Throws unless each side's TCP/DENIED_PORT is refused exactly when sluice enforces on it. */
 async function checkSides(net: ConcurrentNet, config: Config, carrier: Side): Promise<void> {
@@ -82,16 +81,7 @@ async function checkSides(net: ConcurrentNet, config: Config, carrier: Side): Pr
 
 /** Programs `config` on `carrier` only, runs both ab at once, removes the programming. */
 async function slice(net: ConcurrentNet, model: CompiledPolicy, config: Config, carrier: Side, check: boolean) {
-  const dp =
-    config.object === undefined
-      ? undefined
-      : new EbpfDatapath({
-          pinRoot: `/sys/fs/bpf/sluice-bench-${process.pid}-${pinSeq++}`,
-          objectPath: config.object,
-          useTcx: 'auto',
-          netns: net.node.name,
-          uplinks: [carrier.uplink],
-        });
+  const dp = config.object === undefined ? undefined : benchEbpfDatapath(net.node, config.object, carrier.uplink);
   const node = {
     ...net.node.nodeContext,
     interfaces: new Map([[carrier.server.id, carrier.server.hostIface]]),

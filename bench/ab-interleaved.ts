@@ -37,7 +37,7 @@ type Cycle = Record<Config['name'], number>;
 
 /** Programs `config`, checks (first cycle) that TCP/DENIED_PORT is refused exactly under sluice, runs ab, removes it all. */
 async function slice(net: BenchNet, model: CompiledPolicy, config: Config, check: boolean): Promise<number> {
-  const dp = config.object === undefined ? undefined : benchEbpfDatapath(net, config.object);
+  const dp = config.object === undefined ? undefined : benchEbpfDatapath(net.node, config.object);
   try {
     await dp?.apply(model, net.node.nodeContext);
     if (check) await checkEnforcement(net, config.label, config.name === 'ebpf');

@@ -50,36 +50,33 @@ export function pairedSummary(points: readonly Point[]): string[] {
   return out;
 }
 
-/** The ratio lines that bench/ab-interleaved.ts printed, quoted under the paired ratios. */
-export function interleavedSummary(output: string | undefined): string[] {
+/** The summary lines a sub-benchmark printed (`ratio …` and other given prefixes), quoted as a list under `intro`. */
+function quoteLines(output: string | undefined, intro: string, prefixes: readonly string[]): string[] {
   const lines = (output ?? '')
     .split('\n')
-    .filter((l) => l.startsWith('ratio '))
-    .map((l) => `- ${l.slice('ratio '.length)}`);
-  if (lines.length === 0) return [];
-  return [
-    '',
+    .filter((l) => prefixes.some((p) => l.startsWith(p)))
+    .map((l) => `- ${l.replace(/^ratio /, '')}`);
+  return lines.length === 0 ? [] : ['', intro, '', ...lines];
+}
+
+/** The ratio lines that bench/ab-interleaved.ts printed, quoted under the paired ratios. */
+export function interleavedSummary(output: string | undefined): string[] {
+  return quoteLines(
+    output,
     'ab alone, the three configurations interleaved in slices of a few seconds (bench/ab-interleaved.ts, its output ' +
       'below): paired seconds apart rather than a repetition apart, so more of the machine’s drift cancels:',
-    '',
-    ...lines,
-  ];
+    ['ratio '],
+  );
 }
 
 /** The ratio lines that bench/ab-concurrent.ts printed: each configuration against nothing, measured at the same time. */
 export function concurrentSummary(output: string | undefined): string[] {
-  const lines = (output ?? '')
-    .split('\n')
-    .filter((l) => l.startsWith('ratio ') || l.startsWith('ksoftirqd '))
-    .map((l) => `- ${l.startsWith('ratio ') ? l.slice('ratio '.length) : l}`);
-  if (lines.length === 0) return [];
-  return [
-    '',
+  return quoteLines(
+    output,
     'ab on two identical server pods at the same time, one side carrying a configuration and the other nothing, the ' +
       'sides swapped within each cycle (bench/ab-concurrent.ts, its output below): both sides share the CPUs in the ' +
       'same seconds, so the machine’s drift cancels; "nothing (control)" is the method’s reading when both sides are ' +
       'alike. The parse and ct-lookup cuts (bpf/bench/) split what the programs cost:',
-    '',
-    ...lines,
-  ];
+    ['ratio ', 'ksoftirqd '],
+  );
 }

@@ -30,9 +30,9 @@ const BODY = `<!DOCTYPE html><html><body>${'sluice '.repeat(84)}</body></html>\n
  * changes a run by more than enforcement does.
  */
 const PINNED = availableParallelism() >= 2;
-export const CLIENT_CPU = 0;
-export const SERVER_CPU = 1;
-export const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] : []);
+const CLIENT_CPU = 0;
+const SERVER_CPU = 1;
+const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] : []);
 
 export interface BenchNet {
   readonly node: NodeNs;
@@ -43,7 +43,7 @@ export interface BenchNet {
   close(): Promise<void>;
 }
 
-export function nginxConf(dir: string): string {
+function nginxConf(dir: string): string {
   return [
     'user root;',
     'worker_processes 1;',
@@ -61,7 +61,7 @@ export function nginxConf(dir: string): string {
 }
 
 /** Spawns a long-running command in a namespace; resolves once `ready` matches its output (or at once). */
-export function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
+function daemon(ns: string, cmd: string, args: readonly string[], ready?: RegExp): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, ...onCpu(SERVER_CPU), cmd, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

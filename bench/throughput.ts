@@ -16,6 +16,7 @@ import type { IptablesVariant } from '../src/datapath/iptables/exec.js';
 import { IptablesDatapath } from '../src/datapath/iptables/iptables-datapath.js';
 import type { Datapath } from '../src/datapath/types.js';
 import type { ClusterSnapshot } from '../src/model/k8s.js';
+import type { NodeNs } from '../test/support/netns.js';
 import { benchmarkPolicies, benchmarkSnapshot, interferencePod, NODE_NAME } from './throughput-cluster.js';
 import { abWithCpu, connectionCost, type ConnectionCost } from './throughput-cost.js';
 import { DENIED_PORT, iperfGbps, reaches, wrkRps, type BenchNet } from './throughput-net.js';
@@ -91,16 +92,16 @@ export function iptablesVariant(): IptablesVariant {
   return works('iptables-nft') ? 'iptables-nft' : 'iptables-legacy';
 }
 
-/** An eBPF datapath for the benchmark node, under a pin root of its own. */
-export function benchEbpfDatapath(net: BenchNet, objectPath: string): EbpfDatapath {
+/** An eBPF datapath for the benchmark node, under a pin root of its own, with `uplink` as the node's uplink. */
+export function benchEbpfDatapath(node: NodeNs, objectPath: string, uplink = 'rmt0'): EbpfDatapath {
   const pinRoot = `/sys/fs/bpf/sluice-bench-${process.pid}-${pinSeq++}`;
-  return new EbpfDatapath({ pinRoot, objectPath, useTcx: 'auto', netns: net.node.name, uplinks: ['rmt0'] });
+  return new EbpfDatapath({ pinRoot, objectPath, useTcx: 'auto', netns: node.name, uplinks: [uplink] });
 }
 
 function makeDatapath(config: ConfigName, net: BenchNet, o: ThroughputOptions): Datapath | undefined {
   if (config === 'none') return undefined;
   if (config === 'iptables') return new IptablesDatapath({ iptables: iptablesVariant(), netns: net.node.name });
-  return benchEbpfDatapath(net, config === 'pass' ? o.passObjectPath : o.objectPath);
+  return benchEbpfDatapath(net.node, config === 'pass' ? o.passObjectPath : o.objectPath);
 }
 
 /** Throws unless TCP/DENIED_PORT from the client is refused exactly when `what` enforces the policy. */

@@ -28,6 +28,10 @@
  * bpf/bench/pass.bpf.c builds this object with SLUICE_BENCH_PASS_ONLY: the
  * same maps and programs at the same hooks, each passing every packet at
  * once. bench/throughput.ts measures it as the cost of the attachment alone.
+ * Two more cuts for bench/ab-concurrent.ts return early in sluice_handle:
+ * bpf/bench/parse.bpf.c (SLUICE_BENCH_PARSE_ONLY) right after parsing,
+ * bpf/bench/lookup.bpf.c (SLUICE_BENCH_LOOKUP_ONLY) right after the ct
+ * lookup, so nothing is inserted and every lookup misses an empty table.
  */
 #ifdef SLUICE_BENCH_PASS_ONLY
 #define SLUICE_BENCH_PASS() return TC_ACT_OK
@@ -36,14 +40,6 @@
 	do {                 \
 	} while (0)
 #endif
-
-/*
- * Two more cuts of the same object for bench/ab-concurrent.ts, which
- * splits the real-traffic cost, in sluice_handle: bpf/bench/parse.bpf.c
- * (SLUICE_BENCH_PARSE_ONLY) passes every packet right after parsing it,
- * bpf/bench/lookup.bpf.c (SLUICE_BENCH_LOOKUP_ONLY) right after the ct
- * lookup, so nothing is ever inserted and every lookup misses an empty table.
- */
 
 /* Packets whose pod-side address is not in sluice_endpoints: 1 drops them. */
 const volatile __u8 drop_unknown_endpoints = 0;

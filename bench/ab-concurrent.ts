@@ -19,7 +19,10 @@
  *
  * Besides pass-only programs (the attachment alone) two cuts of the object
  * split what sluice's programs cost: parse.bpf.o passes right after
- * parsing, lookup.bpf.o right after the ct lookup (bpf/bench/).
+ * parsing, lookup.bpf.o right after the ct lookup (bpf/bench/). A third,
+ * state.bpf.o, keeps a ct entry per connection and does nothing else (no
+ * policy, no lookup at the open hook): the floor under any datapath that
+ * keeps established flows across policy changes.
  *
  * Run: node --import tsx bench/ab-concurrent.ts [--quick] [--cycles N] [--seconds S] [--pods N] [--wrk]
  *        [--object NAME=PATH ...]
@@ -62,10 +65,11 @@ const CONFIGS: readonly [Config, ...Config[]] = [
   { name: 'pass', label: 'pass-only programs', object: `${BUILD}pass.bpf.o` },
   { name: 'parse', label: 'parse, then pass', object: `${BUILD}parse.bpf.o` },
   { name: 'lookup', label: 'parse and ct lookup, then pass', object: `${BUILD}lookup.bpf.o` },
+  { name: 'state', label: 'ct state only, nothing judged', object: `${BUILD}state.bpf.o` },
   { name: 'ebpf', label: 'sluice eBPF', object: `${BUILD}sluice.bpf.o` },
   ...extraObjects(),
 ];
-const BUILT = new Set(['none', 'pass', 'parse', 'lookup', 'ebpf']);
+const BUILT = new Set(['none', 'pass', 'parse', 'lookup', 'state', 'ebpf']);
 
 /** Throws unless each side's TCP/DENIED_PORT is refused exactly when sluice enforces on it. */
 async function checkSides(net: ConcurrentNet, config: Config, carrier: Side): Promise<void> {

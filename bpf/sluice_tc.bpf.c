@@ -32,6 +32,11 @@
  * bpf/bench/parse.bpf.c (SLUICE_BENCH_PARSE_ONLY) right after parsing,
  * bpf/bench/lookup.bpf.c (SLUICE_BENCH_LOOKUP_ONLY) right after the ct
  * lookup, so nothing is inserted and every lookup misses an empty table.
+ * A third, bpf/bench/state.bpf.c (SLUICE_BENCH_STATE_ONLY), keeps only the
+ * state: nothing at the hook the benchmark's pods leave open (their egress)
+ * but a bare TCP SYN's lookup, and at the other hook the lookup, the
+ * established fast path and an entry written, unjudged, for every packet
+ * the fast path does not take.
  */
 #ifdef SLUICE_BENCH_PASS_ONLY
 #define SLUICE_BENCH_PASS() return TC_ACT_OK
@@ -161,6 +166,11 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 #ifdef SLUICE_BENCH_PARSE_ONLY
 	return TC_ACT_OK;
 #endif
+#ifdef SLUICE_BENCH_STATE_ONLY
+	if (dir == SLUICE_DIR_EGRESS && p.protocol == IPPROTO_TCP &&
+	    (p.tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) != SLUICE_TCP_SYN)
+		return TC_ACT_OK;
+#endif
 	if (rc != SLUICE_PARSE_OK || p.frag == SLUICE_FRAG_LATER)
 		return sluice_full(skb, &p, rc, dir, c, &h);
 	if (dir == SLUICE_DIR_INGRESS && sluice_marked(skb) &&
@@ -179,6 +189,12 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 			return TC_ACT_OK;
 		}
 	}
+#ifdef SLUICE_BENCH_STATE_ONLY
+	if (rc == SLUICE_PARSE_OK && p.frag == SLUICE_FRAG_NONE) {
+		sluice_ct_create(&p, dir, sluice_now(), c->policy_gen, 1, &h);
+		return TC_ACT_OK;
+	}
+#endif
 	return sluice_full(skb, &p, rc, dir, c, &h);
 }
 

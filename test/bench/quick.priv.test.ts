@@ -46,7 +46,7 @@ const cases = [
   {
     name: 'report quotes ab on two pods at the same time, with the control and the cuts of the object',
     file: 'benchmarks.md',
-    want: /bench\/ab-concurrent\.ts[\s\S]*- nothing \(control\) \/ nothing, at the same time: median \d+\.\d%[\s\S]*- parse and ct lookup, then pass \/ nothing[\s\S]*- sluice eBPF \/ nothing, at the same time: median \d+\.\d%, mean \d+\.\d% \(95% interval/,
+    want: /bench\/ab-concurrent\.ts[\s\S]*- nothing \(control\) \/ nothing, at the same time: median \d+\.\d%[\s\S]*- parse and ct lookup, then pass \/ nothing[\s\S]*- ct state only, nothing judged \/ nothing[\s\S]*- sluice eBPF \/ nothing, at the same time: median \d+\.\d%, mean \d+\.\d% \(95% interval/,
   },
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   { name: 'report has the iptables rule count', file: 'benchmarks.md', want: /\| iptables \| 2,000 \|[^\n]*\| \d+ \|/ },

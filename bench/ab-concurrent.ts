@@ -60,16 +60,17 @@ const extraObjects = (): Config[] =>
     if (name === undefined || path === undefined || name === '') throw new Error('--object: expected NAME=PATH');
     return [{ name, label: name, object: path }];
   });
-const CONFIGS: readonly [Config, ...Config[]] = [
+/** The configurations built from this repository, whose enforcement checkSides knows. */
+const BUILT_CONFIGS: readonly [Config, ...Config[]] = [
   { name: 'none', label: 'nothing (control)', object: undefined },
   { name: 'pass', label: 'pass-only programs', object: `${BUILD}pass.bpf.o` },
   { name: 'parse', label: 'parse, then pass', object: `${BUILD}parse.bpf.o` },
   { name: 'lookup', label: 'parse and ct lookup, then pass', object: `${BUILD}lookup.bpf.o` },
   { name: 'state', label: 'ct state only, nothing judged', object: `${BUILD}state.bpf.o` },
   { name: 'ebpf', label: 'sluice eBPF', object: `${BUILD}sluice.bpf.o` },
-  ...extraObjects(),
 ];
-const BUILT = new Set(['none', 'pass', 'parse', 'lookup', 'state', 'ebpf']);
+const CONFIGS: readonly [Config, ...Config[]] = [...BUILT_CONFIGS, ...extraObjects()];
+const BUILT = new Set(BUILT_CONFIGS.map((c) => c.name));
 
 /** Throws unless each side's TCP/DENIED_PORT is refused exactly when sluice enforces on it. */
 async function checkSides(net: ConcurrentNet, config: Config, carrier: Side): Promise<void> {

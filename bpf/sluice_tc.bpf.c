@@ -190,7 +190,7 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 		}
 	}
 #ifdef SLUICE_BENCH_STATE_ONLY
-	if (rc == SLUICE_PARSE_OK && p.frag == SLUICE_FRAG_NONE) {
+	if (p.frag == SLUICE_FRAG_NONE) {
 		sluice_ct_create(&p, dir, sluice_now(), c->policy_gen, 1, &h);
 		return TC_ACT_OK;
 	}

@@ -44,6 +44,11 @@ npm run build
 if [[ -x /usr/local/go/bin/go ]]; then PATH=${PATH}:/usr/local/go/bin; fi
 if command -v go >/dev/null; then
   bash test/cluster/build.sh
+  # kube-router (test/kube-router/go.mod), sluice's ancestor, measured beside it.
+  bash test/kube-router/build.sh
+  # Cyclonus's case generator and policy matcher, the outside oracle of
+  # test/cyclonus (github.com/mattfenwick/cyclonus, pinned in its go.mod).
+  bash test/cyclonus/build.sh
 else
   echo "setup.sh: warning: no Go toolchain; the end-to-end tests (test/e2e) will skip" >&2
 fi

@@ -2,11 +2,13 @@
  * One end-to-end cluster: a harness node namespace (routed or bridge) with
  * pods as network namespaces (test/support/netns.ts), a real etcd and
  * kube-apiserver inside that namespace (test/cluster/control-plane.ts), the
- * Namespaces and Pods of the harness created through the API (spec.nodeName
- * set, status patched to the namespaces' addresses), and `sluice agent` as a
+ * Nodes (node-a is the harness node, node-b the remote pod's), Namespaces and
+ * Pods of the harness created through the API (spec.nodeName set, status
+ * patched to the namespaces' addresses and the node's IP), and `sluice agent` as a
  * process in the node namespace, authenticated as its ServiceAccount with a
  * TokenRequest token and authorized by the ClusterRole of deploy/ (applied
- * with `kubectl apply -f deploy/`).
+ * with `kubectl apply -f deploy/`). `createE2eBase()` is the same cluster
+ * without the agent, for another enforcer (test/kube-router).
  *
  * `measure()` probes every pod pair with real TCP connections and returns the
  * `sluice simulate --output json` shape; `simulate()` runs `sluice simulate`
@@ -101,14 +103,39 @@ function podManifest(p: PodNs, nodeName: string, spec: PodSpec | undefined): str
   });
 }
 
-function statusPatch(p: PodNs): string {
+/** node-b's InternalIPs: another node, so an address of no interface of the harness. */
+export const NODE_B_ADDRESSES = ['10.100.254.1', 'fd00:100:254::1'] as const;
+
+function statusPatch(p: PodNs, hostIP: string): string {
   return JSON.stringify({
-    status: { phase: 'Running', podIP: p.v4, podIPs: [{ ip: p.v4 }, { ip: p.v6 }] },
+    status: { phase: 'Running', hostIP, podIP: p.v4, podIPs: [{ ip: p.v4 }, { ip: p.v6 }] },
   });
+}
+
+/** node-a (the harness node: InternalIPs on its loopback, podCIDRs of its pods) and node-b (the remote pod's). */
+async function createNodes(cp: ControlPlane, node: NodeNs): Promise<ReadonlyMap<string, string>> {
+  const podCidrs =
+    node.topology === 'routed' ? ['10.100.0.0/24', 'fd00:100::/64'] : ['10.100.1.0/24', 'fd00:100:1::/64'];
+  const nodes = [
+    ['node-a', node.hostAddresses.slice(0, 2), podCidrs],
+    ['node-b', NODE_B_ADDRESSES, ['10.100.200.0/24', 'fd00:100:200::/64']],
+  ] as const;
+  for (const [name, ips, cidrs] of nodes) {
+    const spec = { podCIDR: cidrs[0], podCIDRs: cidrs };
+    await cp.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name }, spec }),
+    );
+    const addresses = [...ips.map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: name }];
+    const status = JSON.stringify({ status: { addresses } });
+    await cp.kubectl(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', status]);
+  }
+  return new Map(nodes.map(([name, ips]) => [name, ips[0] ?? '']));
 }
 
 /** Creates the namespaces and pods of the harness through the API, with their status patched. */
 async function createObjects(cp: ControlPlane, node: NodeNs): Promise<void> {
+  const hostIPs = await createNodes(cp, node);
   for (const [name, labels] of [
     ['x', {}],
     ['y', { team: 'y' }],
@@ -132,7 +159,7 @@ async function createObjects(cp: ControlPlane, node: NodeNs): Promise<void> {
       '--subresource=status',
       '--type=merge',
       '-p',
-      statusPatch(p),
+      statusPatch(p, hostIPs.get(nodeName) ?? ''),
     ]);
   }
 }
@@ -164,9 +191,32 @@ function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): Child
   });
 }
 
-export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> {
-  const node = await createNode({ topology: opts.topology, pods: POD_SPECS });
+/** The cluster without an agent: nothing enforces policy until some enforcer is started in `node`. */
+export async function createE2eBase(topology: Topology): Promise<E2eCluster> {
+  const node = await createNode({ topology, pods: POD_SPECS });
   let cp: ControlPlane | undefined;
+  const destroy = async (): Promise<void> => {
+    try {
+      await cp?.stop();
+    } finally {
+      await node.destroy();
+    }
+  };
+  try {
+    for (const p of [...node.pods.values(), node.remote]) {
+      await Promise.all([...TCP_PORTS.map((port) => p.agent.listen('tcp', port)), p.agent.listen('udp', UDP_PORT)]);
+    }
+    cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
+    await createObjects(cp, node);
+    return cluster(node, cp, () => '', destroy);
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> {
+  const base = await createE2eBase(opts.topology);
   let agent: ChildProcess | undefined;
   let log = '';
   const destroy = async (): Promise<void> => {
@@ -180,22 +230,16 @@ export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> 
         clearTimeout(kill);
       }
     } finally {
-      await cp?.stop();
-      await node.destroy();
+      await base.destroy();
     }
   };
   try {
-    for (const p of [...node.pods.values(), node.remote]) {
-      await Promise.all([...TCP_PORTS.map((port) => p.agent.listen('tcp', port)), p.agent.listen('udp', UDP_PORT)]);
-    }
-    cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
-    await createObjects(cp, node);
-    const kubeconfig = await agentKubeconfig(cp, agentRbac());
-    agent = startAgent(node, kubeconfig, opts);
+    const kubeconfig = await agentKubeconfig(base.cp, agentRbac());
+    agent = startAgent(base.node, kubeconfig, opts);
     const keep = (b: Buffer): void => void (log = (log + b.toString()).slice(-50_000));
     agent.stdout?.on('data', keep);
     agent.stderr?.on('data', keep);
-    return cluster(node, cp, () => log, destroy);
+    return { ...base, agentLog: () => log, destroy };
   } catch (err) {
     await destroy();
     throw err;

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { costSection } from './report-cost.js';
+import { ENFORCERS, programmingTable, SIDE_BY_SIDE_NOTE, sideBySide } from './report-enforcers.js';
 import { concurrentSummary, interleavedSummary, pairedSummary } from './report-paired.js';
 import { configLabel, pct, select, summarize, type Summary } from './throughput-stats.js';
 import type { RssResult } from './throughput-rss.js';
@@ -30,6 +31,8 @@ export interface ReportInput {
   readonly throughput: ThroughputResult;
   readonly rss: RssResult;
   readonly subs: readonly SubBench[];
+  /** The same configurations with every interference pod on this node. */
+  readonly allLocal: { readonly options: ThroughputOptions; readonly throughput: ThroughputResult };
 }
 
 const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
@@ -58,23 +61,15 @@ function ratioTable(
   xs: readonly number[],
 ): string[] {
   const f = tool === 'iperf' ? n2 : n0;
-  const head = [
-    tool === 'iperf' ? 'pods' : 'pods',
-    'concurrency',
-    'no enforcement',
-    'eBPF',
-    'eBPF / none',
-    'iptables',
-    'iptables / none',
-  ];
+  const head = ['pods', 'concurrency', 'no enforcement'];
+  for (const config of ENFORCERS) head.push(configLabel(config), `${configLabel(config)} / none`);
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const pods of o.sizes) {
     for (const c of xs) {
       const s = (config: ConfigName): Summary => select(points, { config, pods, tool, concurrency: c });
       const none = s('none');
       const row = [n0(pods), tool === 'iperf' ? '1 stream' : `${c}`, cell(none, f)];
-      for (const config of ['ebpf', 'iptables'] as const)
-        row.push(cell(s(config), f), pct(s(config).median / none.median));
+      for (const config of ENFORCERS) row.push(cell(s(config), f), pct(s(config).median / none.median));
       out.push(`| ${row.join(' | ')} |`);
     }
   }
@@ -83,7 +78,7 @@ function ratioTable(
 
 function ratioSummary(points: readonly Point[], o: ThroughputOptions): string[] {
   const out: string[] = [];
-  for (const config of ['ebpf', 'iptables'] as const) {
+  for (const config of ENFORCERS) {
     const ratios: number[] = [];
     for (const pods of o.sizes) {
       for (const c of o.concurrency) {
@@ -100,41 +95,6 @@ function ratioSummary(points: readonly Point[], o: ThroughputOptions): string[] 
       `- ${configLabel(config)}: requests/s ${pct(r.median)} of no enforcement (median over sizes × concurrency; ` +
         `${pct(r.min)}–${pct(r.max)}); TCP throughput ${tcp.map(pct).join(' / ')} at ${o.sizes.map(n0).join(' / ')} pods.`,
     );
-  }
-  return out;
-}
-
-function programmingTable(r: ThroughputResult, o: ThroughputOptions): string[] {
-  const head = [
-    'datapath',
-    'pods',
-    'full sync ms',
-    'one-pod change ms',
-    'full / 2k',
-    'iptables rules',
-    'rules / 2k',
-    'entries',
-  ];
-  const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const config of ['ebpf', 'iptables'] as const) {
-    const at = (pods: number) => r.programming.filter((p) => p.config === config && p.pods === pods);
-    const base = at(o.sizes[0] ?? 0);
-    const baseFull = summarize(base.map((p) => p.fullMs)).median;
-    const baseRules = base[0]?.rules;
-    for (const pods of o.sizes) {
-      const rows = at(pods);
-      const full = summarize(rows.map((p) => p.fullMs));
-      const one = summarize(rows.map((p) => p.onePodMs));
-      const rules = rows[0]?.rules;
-      const sizes = Object.entries(rows[0]?.sizes ?? {})
-        .filter(([, v]) => v > 0)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ');
-      const ruleCells = rules === undefined ? ['–', '–'] : [`${rules}`, pct(rules / (baseRules ?? NaN))];
-      out.push(
-        `| ${[config, n0(pods), cell(full, n0), cell(one, n0), pct(full.median / baseFull), ...ruleCells, sizes].join(' | ')} |`,
-      );
-    }
   }
   return out;
 }
@@ -215,18 +175,41 @@ export function renderReport(input: ReportInput): string {
       'nodes (1% on this node, without interfaces) plus the real pods. Before measuring, each configuration is checked: a ' +
       'port the policy does not list (TCP/81) must be refused with sluice on and reachable without.',
     '',
-    `Each repetition programs no enforcement, pass-only eBPF programs, eBPF, iptables in turn (the order rotates per repetition) and measures each: wrk (1 thread, keep-alive) ${o.seconds} s ` +
+    'kube-router (v2.1.0, built from its Go module by test/kube-router/build.sh, `--run-firewall` only) runs as a ' +
+      'process in the same node namespace and reads the same cluster from a real kube-apiserver and etcd ' +
+      '(test/cluster), pods created through the API with spec.nodeName and status (podIP, hostIP); node-a carries the ' +
+      "bench node's address, so the same pods are local to it as to sluice. Everything it programs stays in that namespace.",
+    '',
+    `Each repetition programs no enforcement, pass-only eBPF programs, eBPF, iptables, kube-router in turn (the order rotates per repetition) and measures each: wrk (1 thread, keep-alive) ${o.seconds} s ` +
       `per concurrency, ab -c ${o.abConcurrency} (a new connection per request) ${o.seconds} s, iperf3 (1 stream) ${o.iperfSeconds} s. ` +
       `${o.reps} repetition(s); cells show median (min–max).`,
     '',
     '## Summary',
     '',
     ...ratioSummary(pts, o),
+    ...ratioSummary(input.allLocal.throughput.points, input.allLocal.options).map((l) =>
+      l.replace(/^- ([^:]+):/, '- $1, every pod on this node:'),
+    ),
     ...pairedSummary(pts),
     ...interleavedSummary(input.subs.find((s) => s.name === 'ab-interleaved' && s.ok)?.output),
     ...concurrentSummary(input.subs.find((s) => s.name === 'ab-concurrent' && s.ok)?.output),
     '',
     '![requests per second against concurrency](benchmarks.svg)',
+    '',
+    '## Side by side: sluice and kube-router',
+    '',
+    SIDE_BY_SIDE_NOTE,
+    '',
+    ...sideBySide(input.throughput, o),
+    '',
+    `### Every interference pod on this node (${input.allLocal.options.reps} repetition(s))`,
+    '',
+    'The worst case for per-pod chains: the same cluster with all interference pods on `node-a`, so every one is a ' +
+      'local endpoint that kube-router gives a firewall chain and sluice an endpoint entry.',
+    '',
+    ...sideBySide(input.allLocal.throughput, input.allLocal.options),
+    '',
+    ...programmingTable(input.allLocal.throughput, input.allLocal.options),
     '',
     '## Requests per second: wrk, keep-alive',
     '',
@@ -246,9 +229,12 @@ export function renderReport(input: ReportInput): string {
     '',
     '## Programming (in the benchmark node, benchmark cluster)',
     '',
-    'Full sync: the first apply() (eBPF: load, pin, attach, fill maps; iptables: create sets and chains). One-pod change: ' +
-      'one more interference pod, recompiled by the long-lived compiler and applied as a diff. Ratios are to 2,000 pods; ' +
-      'the iptables rule count (filter table, both families) must not grow with pods.',
+    'First sync: the pods without the policy, from nothing (sluice eBPF: load, pin, attach, fill maps; iptables: create ' +
+      'sets and chains; kube-router: its first full sync after start). Policy sync: the policy added (sluice: apply() ' +
+      'of the diff; kube-router: the full sync it logs after the policy is created). One-pod sync: ' +
+      'the pod `default/fresh` (wired, listening on TCP/81) added; sluice recompiles with the long-lived compiler and ' +
+      'applies a diff, kube-router runs another full sync. Enforced columns: the same changes until a real packet is ' +
+      "refused. Ratios are to 2,000 pods; sluice's iptables rule count (both families) must not grow with pods.",
     '',
     ...programmingTable(input.throughput, o),
     '',

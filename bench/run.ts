@@ -2,9 +2,14 @@
  * `npm run bench`: every benchmark in bench/ in one run, then
  * docs/benchmarks.md and docs/benchmarks.svg. Needs root.
  *
- *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 5 repetitions;
+ *   npm run bench                      full: 2,000/6,000/8,000 pods, concurrency 1/8/32/64, 5 repetitions,
+ *                                      then 2,000 pods all on this node, 3 repetitions;
  *                                      also bench/agent.ts (the agent process at 10,000 pods)
- *   npm run bench -- --quick           CI: 2,000 pods, 1 repetition, 1 s per point, writes to a temp dir
+ *   npm run bench -- --quick           CI: 2,000 pods (and 2,000 all local), 1 repetition, 1 s per point,
+ *                                      writes to a temp dir
+ *
+ * kube-router runs beside sluice: it needs the control plane and kube-router
+ * builds (scripts/setup.sh: test/cluster/build.sh, test/kube-router/build.sh).
  *   npm run bench -- --out DIR         write the report elsewhere
  *
  * Exits non-zero only when a datapath cannot run (cannot program, or does
@@ -17,7 +22,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { controlPlaneSkip } from '../test/cluster/control-plane.js';
+import { kubeRouterSkip } from '../test/kube-router/kube-router.js';
 import { renderChart } from './chart.js';
+import { startBenchApi, type BenchApi } from './kube-router-api.js';
 import { renderReport, type SubBench } from './report.js';
 import { createBenchNet, type BenchNet } from './throughput-net.js';
 import { measureAgentRss } from './throughput-rss.js';
@@ -49,6 +57,11 @@ function options(quick: boolean, log: (line: string) => void): ThroughputOptions
   return quick
     ? { ...common, sizes: [2000], concurrency: [1, 32], reps: 1, seconds: 1, iperfSeconds: 1 }
     : { ...common, sizes: [2000, 6000, 8000], concurrency: [1, 8, 32, 64], reps: 5, seconds: 3, iperfSeconds: 3 };
+}
+
+/** The worst case for per-pod chains: every interference pod on this node. */
+function allLocalOptions(o: ThroughputOptions, quick: boolean): ThroughputOptions {
+  return { ...o, sizes: [2000], reps: quick ? 1 : 3, allLocal: true };
 }
 
 /**
@@ -84,6 +97,8 @@ function runSub(name: string, quick: boolean): SubBench {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('npm run bench needs root (network namespaces, bpffs, iptables)');
   const args = parseArgs(process.argv.slice(2));
+  const missing = controlPlaneSkip() || kubeRouterSkip();
+  if (missing !== false) throw new Error(`npm run bench measures kube-router beside sluice: ${missing}`);
   const log = (line: string): void => console.log(line);
   const started = new Date();
   const loadBefore = loadavg();
@@ -100,12 +115,21 @@ async function main(): Promise<void> {
   const o = options(args.quick, log);
   log(`throughput: ${o.sizes.join('/')} pods, concurrency ${o.concurrency.join('/')}, ${o.reps} repetition(s)`);
   let net: BenchNet | undefined;
-  const stop = (code: number) => () => void (net?.close() ?? Promise.resolve()).finally(() => process.exit(code));
+  let api: BenchApi | undefined;
+  const closeAll = async (): Promise<void> => {
+    await net?.close();
+    await api?.stop();
+  };
+  const stop = (code: number) => () => void closeAll().finally(() => process.exit(code));
   process.once('SIGINT', stop(130));
   process.once('SIGTERM', stop(143));
   try {
     net = await createBenchNet();
-    const throughput = await runThroughput(net, o);
+    api = await startBenchApi(net.node.name, net.node.hostAddresses[0] ?? '');
+    const throughput = await runThroughput(net, api, o);
+    const local = allLocalOptions(o, args.quick);
+    log(`throughput, every pod on this node: ${local.sizes.join('/')} pods, ${local.reps} repetition(s)`);
+    const allLocal = await runThroughput(net, api, local);
     // In a full run a benchmark that failed (a file mid-edit, a timeout on a loaded machine) gets one more try.
     for (const [i, s] of subs.entries()) {
       if (s.ok || args.quick) continue;
@@ -114,7 +138,10 @@ async function main(): Promise<void> {
     }
     const rss = measureAgentRss(net.node.name, OBJECT, 10_000);
     const seconds = (Date.now() - started.getTime()) / 1000;
-    const report = renderReport({ quick: args.quick, started, seconds, loadBefore, options: o, throughput, rss, subs });
+    const report = renderReport({
+      ...{ quick: args.quick, started, seconds, loadBefore, options: o, throughput, rss, subs },
+      allLocal: { options: local, throughput: allLocal },
+    });
     mkdirSync(args.out, { recursive: true });
     writeFileSync(join(args.out, 'benchmarks.md'), report);
     writeFileSync(
@@ -123,7 +150,7 @@ async function main(): Promise<void> {
     );
     log(`wrote ${join(args.out, 'benchmarks.md')} and benchmarks.svg in ${seconds.toFixed(0)} s`);
   } finally {
-    await net?.close();
+    await closeAll();
   }
 }
 

@@ -21,9 +21,12 @@ export async function benchmarkPolicies(): Promise<readonly NetworkPolicy[]> {
   return loaded.snapshot.policies;
 }
 
-/** Interference pod `i`: 10.64.0.0/10, node `node-(i % 100)`, node-0 standing for this node. */
-export function interferencePod(i: number): Pod {
-  const node = i % NODES;
+/**
+ * Interference pod `i`: 10.64.0.0/10, node `node-(i % 100)`, node-0 standing
+ * for this node; with `allLocal` every one is on this node.
+ */
+export function interferencePod(i: number, allLocal = false): Pod {
+  const node = allLocal ? 0 : i % NODES;
   return {
     namespace: 'default',
     name: `nginx-${i % SERVICES}-${Math.floor(i / SERVICES)}`,
@@ -36,14 +39,15 @@ export function interferencePod(i: number): Pod {
   };
 }
 
-/** The snapshot: `count` interference pods plus `real` (the pods in namespaces). */
+/** The snapshot: `count` interference pods (all on this node with `allLocal`) plus `real` (the pods in namespaces). */
 export function benchmarkSnapshot(
   count: number,
   real: readonly Pod[],
   policies: readonly NetworkPolicy[],
+  allLocal = false,
 ): ClusterSnapshot {
   const pods: Pod[] = [...real];
-  for (let i = 0; i < count; i++) pods.push(interferencePod(i));
+  for (let i = 0; i < count; i++) pods.push(interferencePod(i, allLocal));
   const names = [...new Set(pods.map((p) => p.namespace))].sort();
   return {
     namespaces: names.map((name) => ({ name, labels: { 'kubernetes.io/metadata.name': name } })),

@@ -37,6 +37,12 @@ const onCpu = (cpu: number): string[] => (PINNED ? ['taskset', '-c', `${cpu}`] :
 export interface BenchNet {
   readonly node: NodeNs;
   readonly server: PodNs;
+  /**
+   * A second pod on this node, wired and listening on DENIED_PORT, that no
+   * configuration knows of until the one-pod change adds it: the benchmark
+   * policy then selects it, and TCP/DENIED_PORT to it turns refused.
+   */
+  readonly fresh: PodNs;
   /** Namespace of the load generators. */
   readonly clientNs: string;
   readonly url: string;
@@ -119,7 +125,10 @@ export async function prepareClient(ns: string, gateway: string, addr: string): 
 export async function createBenchNet(): Promise<BenchNet> {
   const node = await createNode({
     topology: 'routed',
-    pods: [{ id: 'default/server', labels: { app: 'server' }, ports: [['http', 80]] }],
+    pods: [
+      { id: 'default/server', labels: { app: 'server' }, ports: [['http', 80]] },
+      { id: 'default/fresh', labels: { app: 'fresh' }, ports: [['http', 80]] },
+    ],
   });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-nginx-'));
   let nginx: ChildProcess | undefined;
@@ -135,9 +144,11 @@ export async function createBenchNet(): Promise<BenchNet> {
     await run('ip', ['-n', node.name, 'route', 'add', '14.215.0.0/16', 'via', node.remote.v4, 'dev', 'rmt0']);
     nginx = await startNginx(server.ns, dir);
     await server.agent.listen('tcp', DENIED_PORT);
+    const fresh = node.pod('default/fresh');
+    await fresh.agent.listen('tcp', DENIED_PORT);
     const url = `http://${server.v4}/`;
     await waitForHttp(clientNs, url);
-    return { node, server, clientNs, url, close };
+    return { node, server, fresh, clientNs, url, close };
   } catch (err) {
     await close();
     throw err;
@@ -189,7 +200,22 @@ export async function iperfGbps(net: BenchNet, seconds: number): Promise<number>
   }
 }
 
-/** Whether the client reaches the server pod on `port` (a plain TCP echo probe, 500 ms). */
-export function reaches(net: BenchNet, port: number): Promise<boolean> {
-  return net.node.remote.agent.tcp(net.server.v4, port, { from: CLIENT_ADDR });
+/** Whether the client reaches the server pod (or `to`) on `port` (a plain TCP echo probe, 500 ms by default). */
+export function reaches(net: BenchNet, port: number, to: PodNs = net.server, timeoutMs = 500): Promise<boolean> {
+  return net.node.remote.agent.tcp(to.v4, port, { from: CLIENT_ADDR, timeoutMs });
+}
+
+/**
+ * Milliseconds from `since` (process.hrtime.bigint()) to the start of the
+ * first probe that finds TCP/DENIED_PORT to `to` refused: an upper bound on
+ * when enforcement began, to within one allowed probe (about a millisecond
+ * here). Throws after `timeoutMs`.
+ */
+export async function msUntilDenied(net: BenchNet, to: PodNs, since: bigint, timeoutMs = 120_000): Promise<number> {
+  const elapsed = (): number => Number(process.hrtime.bigint() - since) / 1e6;
+  for (;;) {
+    const at = elapsed();
+    if (!(await reaches(net, DENIED_PORT, to, 200))) return at;
+    if (at > timeoutMs) throw new Error(`TCP/${DENIED_PORT} to ${to.id} still allowed after ${timeoutMs} ms`);
+  }
 }

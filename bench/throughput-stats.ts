@@ -1,4 +1,5 @@
 /** Medians and spreads of the throughput points, and the chart built from them. */
+import { kubeRouterBinary } from '../test/kube-router/kube-router.js';
 import type { Chart, Series } from './chart.js';
 import { CONFIGS, type ConfigName, type Point } from './throughput.js';
 
@@ -46,6 +47,7 @@ const COLORS: Readonly<Record<ConfigName, string>> = {
   pass: '#7f7f7f',
   ebpf: '#1f77b4',
   iptables: '#d62728',
+  'kube-router': '#ff7f0e',
 };
 const DASHES = ['', '8 4', '2 3', '12 3 2 3'];
 const LABELS: Readonly<Record<ConfigName, string>> = {
@@ -53,6 +55,7 @@ const LABELS: Readonly<Record<ConfigName, string>> = {
   pass: 'pass-only programs',
   ebpf: 'sluice eBPF',
   iptables: 'sluice iptables',
+  'kube-router': `kube-router ${kubeRouterBinary().version}`,
 };
 
 export const configLabel = (c: ConfigName): string => LABELS[c];

@@ -1,12 +1,13 @@
 /**
  * Throughput with and without sluice, in one run: for each pod count, each
  * repetition programs each configuration in turn (no enforcement, the eBPF
- * object with pass-only programs, eBPF, iptables; the order rotates per
- * repetition) and measures it, so that drift of a shared machine spreads
- * over all configurations alike. Per configuration: wrk keep-alive requests/s at
+ * object with pass-only programs, eBPF, iptables, kube-router; the order
+ * rotates per repetition) and measures it, so that drift of a shared machine
+ * spreads over all configurations alike. Per configuration: wrk keep-alive requests/s at
  * each concurrency, ab requests/s with a new connection per request (the
  * TKE method), iperf3 TCP throughput; and per datapath the first apply (full
- * sync), a one-pod change, the iptables rule count. A datapath that cannot
+ * sync), a one-pod change, each also timed with real packets until
+ * enforced, the iptables rule and ipset counts. A datapath that cannot
  * program or enforce throws: that is the only failure.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,12 +18,18 @@ import { IptablesDatapath } from '../src/datapath/iptables/iptables-datapath.js'
 import type { Datapath } from '../src/datapath/types.js';
 import type { ClusterSnapshot } from '../src/model/k8s.js';
 import type { NodeNs } from '../test/support/netns.js';
-import { benchmarkPolicies, benchmarkSnapshot, interferencePod, NODE_NAME } from './throughput-cluster.js';
+import { agentRssFromApi, type AgentRss } from './agent-api-rss.js';
+import type { BenchApi } from './kube-router-api.js';
+import { programKubeRouter } from './kube-router-config.js';
+import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
 import { abWithCpu, connectionCost, type ConnectionCost } from './throughput-cost.js';
-import { DENIED_PORT, iperfGbps, reaches, wrkRps, type BenchNet } from './throughput-net.js';
+import { DENIED_PORT, iperfGbps, msUntilDenied, reaches, wrkRps, type BenchNet } from './throughput-net.js';
 
-/** `pass`: build/bpf/pass.bpf.o, the eBPF object whose programs pass everything (the attachment alone). */
-export const CONFIGS = ['none', 'pass', 'ebpf', 'iptables'] as const;
+/**
+ * `pass`: build/bpf/pass.bpf.o, the eBPF object whose programs pass everything (the attachment alone).
+ * `kube-router`: sluice's ancestor (kube-router-config.ts), reading the same cluster from a kube-apiserver.
+ */
+export const CONFIGS = ['none', 'pass', 'ebpf', 'iptables', 'kube-router'] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
 export interface ThroughputOptions {
@@ -37,6 +44,8 @@ export interface ThroughputOptions {
   readonly objectPath: string;
   /** The pass-only build of the same object (bpf/bench/pass.bpf.c). */
   readonly passObjectPath: string;
+  /** Every interference pod on this node (the worst case for per-pod chains). */
+  readonly allLocal?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -53,16 +62,28 @@ export interface Point {
 }
 
 /** The configurations that enforce the policy: TCP/81 must be refused under them. */
-const enforces = (c: ConfigName): boolean => c === 'ebpf' || c === 'iptables';
+const enforces = (c: ConfigName): boolean => c === 'ebpf' || c === 'iptables' || c === 'kube-router';
 
 export interface Programming {
   readonly config: Exclude<ConfigName, 'none'>;
   readonly pods: number;
   readonly rep: number;
+  /** The first sync, of the pods without the policy: sluice's first apply() (load, pin, attach), kube-router's first full sync. */
+  readonly firstSyncMs: number;
+  /** The sync that programs the policy: sluice's apply() of it, or the full sync kube-router logged. */
   readonly fullMs: number;
+  /** The same for the one-pod change (the `fresh` pod appears). */
   readonly onePodMs: number;
-  /** iptables rules (both families, filter table) after the apply; undefined for eBPF. */
+  /** From the apply (kube-router: the API create) until a real TCP/81 packet to the server is refused. */
+  readonly enforcedMs: number | undefined;
+  /** From the one-pod change until TCP/81 to the new pod is refused. */
+  readonly onePodEnforcedMs: number | undefined;
+  /** iptables rules (both families) after the one-pod change; undefined for eBPF. */
   readonly rules: number | undefined;
+  /** ipsets in the node namespace; undefined for eBPF. */
+  readonly ipsets: number | undefined;
+  /** kube-router's VmRSS after the change (sluice's agent memory is measured by throughput-rss.ts). */
+  readonly rssMB?: number;
   readonly sizes: Readonly<Record<string, number>>;
 }
 
@@ -80,6 +101,8 @@ export interface ThroughputResult {
   /** eBPF only: the programs' own cost per connection (throughput-cost.ts). */
   readonly costs: readonly ConnectionCost[];
   readonly programming: readonly Programming[];
+  /** sluice's agent process on the same API at each size, per datapath. */
+  readonly agentRss: readonly AgentRss[];
   readonly compileMs: ReadonlyMap<number, number>;
   readonly iptables: IptablesVariant;
   readonly attach: string;
@@ -99,7 +122,7 @@ export function benchEbpfDatapath(node: NodeNs, objectPath: string, uplink = 'rm
 }
 
 function makeDatapath(config: ConfigName, net: BenchNet, o: ThroughputOptions): Datapath | undefined {
-  if (config === 'none') return undefined;
+  if (config === 'none' || config === 'kube-router') return undefined;
   if (config === 'iptables') return new IptablesDatapath({ iptables: iptablesVariant(), netns: net.node.name });
   return benchEbpfDatapath(net.node, config === 'pass' ? o.passObjectPath : o.objectPath);
 }
@@ -110,6 +133,10 @@ export async function checkEnforcement(net: BenchNet, what: string, enforcing: b
   if (denied !== enforcing) {
     throw new Error(`${what}: TCP/${DENIED_PORT} ${denied ? 'denied' : 'allowed'} from the client`);
   }
+}
+
+async function ipsetCount(net: BenchNet): Promise<number> {
+  return (await net.node.exec('ipset', ['list', '-n'])).split('\n').filter((l) => l !== '').length;
 }
 
 async function ruleCount(net: BenchNet): Promise<number> {
@@ -131,16 +158,26 @@ async function program(
   ctx: { net: BenchNet; pods: number; rep: number },
 ): Promise<Programming> {
   const compiler = createCompiler();
-  const node = ctx.net.node.nodeContext;
+  const { net } = ctx;
+  const node = net.node.nodeContext;
+  const real = config !== 'pass';
   let start = process.hrtime.bigint();
+  await dp.apply(compiler.compile({ ...snapshot, policies: [] }, NODE_NAME), node);
+  const firstSyncMs = elapsedMs(start);
+  start = process.hrtime.bigint();
   const stats = await dp.apply(compiler.compile(snapshot, NODE_NAME), node);
   const fullMs = elapsedMs(start);
-  const plusOne = { ...snapshot, pods: [...snapshot.pods, interferencePod(ctx.pods * 100)] };
+  const enforcedMs = real ? await msUntilDenied(net, net.server, start) : undefined;
+  const plusOne = { ...snapshot, pods: [...snapshot.pods, net.fresh.pod] };
   start = process.hrtime.bigint();
   await dp.apply(compiler.compile(plusOne, NODE_NAME), node);
   const onePodMs = elapsedMs(start);
-  const rules = config === 'iptables' ? await ruleCount(ctx.net) : undefined;
-  return { config, pods: ctx.pods, rep: ctx.rep, fullMs, onePodMs, rules, sizes: stats.sizes };
+  const onePodEnforcedMs = real ? await msUntilDenied(net, net.fresh, start) : undefined;
+  const iptables = config === 'iptables';
+  const [rules, ipsets] = iptables ? [await ruleCount(net), await ipsetCount(net)] : [undefined, undefined];
+  const sizes = stats.sizes;
+  const at = { config, pods: ctx.pods, rep: ctx.rep };
+  return { ...at, firstSyncMs, fullMs, onePodMs, enforcedMs, onePodEnforcedMs, rules, ipsets, sizes };
 }
 
 async function measure(net: BenchNet, o: ThroughputOptions, base: Omit<Point, 'tool' | 'concurrency' | 'value'>) {
@@ -159,13 +196,16 @@ async function runConfig(
   o: ThroughputOptions,
   config: ConfigName,
   snapshot: ClusterSnapshot,
-  at: { pods: number; rep: number },
+  ctx: { api: BenchApi; pods: number; rep: number },
 ): Promise<{ points: Point[]; abCpu: AbCpu; cost?: ConnectionCost; programming: Programming | undefined }> {
+  const at = { pods: ctx.pods, rep: ctx.rep };
   const dp = makeDatapath(config, net, o);
+  const kr = config === 'kube-router' ? await programKubeRouter(net, ctx.api, net.fresh.pod, at) : undefined;
   try {
     // The pass-only object is programmed like the real one; its programs read nothing.
     const programming =
-      dp === undefined || config === 'none' ? undefined : await program(dp, config, snapshot, { net, ...at });
+      kr?.programming ??
+      (dp === undefined || config === 'none' ? undefined : await program(dp, config, snapshot, { net, ...at }));
     await checkEnforcement(net, `${config} at ${at.pods} pods`, enforces(config));
     const { points, abCpu } = await measure(net, o, { config, ...at });
     const cost =
@@ -174,16 +214,20 @@ async function runConfig(
         : undefined;
     const wrk = points.filter((p) => p.tool === 'wrk').map((p) => p.value.toFixed(0));
     o.log(
-      `  ${config.padEnd(8)} ${at.pods} pods rep ${at.rep + 1}: wrk ${wrk.join('/')} req/s, ` +
+      `  ${config.padEnd(11)} ${at.pods} pods rep ${at.rep + 1}: wrk ${wrk.join('/')} req/s, ` +
         points
           .filter((p) => p.tool !== 'wrk')
           .map((p) => `${p.tool} ${p.value.toFixed(p.tool === 'iperf' ? 2 : 0)}`)
           .join(', ') +
         `, ab CPU ${abCpu.cpuUsPerRequest.toFixed(1)} us/request` +
-        (cost === undefined ? '' : `, programs ${cost.programNsPerConnection.toFixed(0)} ns/connection`),
+        (cost === undefined ? '' : `, programs ${cost.programNsPerConnection.toFixed(0)} ns/connection`) +
+        (programming?.enforcedMs === undefined
+          ? ''
+          : `, enforced in ${programming.enforcedMs.toFixed(0)} ms, one pod in ${programming.onePodEnforcedMs?.toFixed(0)} ms`),
     );
     return { points, abCpu, ...(cost === undefined ? {} : { cost }), programming };
   } finally {
+    await kr?.stop();
     if (dp !== undefined) {
       await dp.cleanup();
       await dp.close();
@@ -201,27 +245,36 @@ function compileTime(snapshot: ClusterSnapshot): number {
   return xs.sort((a, b) => a - b)[2] ?? NaN;
 }
 
-export async function runThroughput(net: BenchNet, o: ThroughputOptions): Promise<ThroughputResult> {
+export async function runThroughput(net: BenchNet, api: BenchApi, o: ThroughputOptions): Promise<ThroughputResult> {
   const policies = await benchmarkPolicies();
   const real = [net.server.pod, net.node.remote.pod];
   const points: Point[] = [];
   const abCpu: AbCpu[] = [];
   const costs: ConnectionCost[] = [];
   const programming: Programming[] = [];
+  const agentRss: AgentRss[] = [];
   const compileMs = new Map<number, number>();
   for (const pods of o.sizes) {
-    const snapshot = benchmarkSnapshot(pods, real, policies);
+    const snapshot = benchmarkSnapshot(pods, real, policies, o.allLocal);
     compileMs.set(pods, compileTime(snapshot));
+    const created = process.hrtime.bigint();
+    await api.syncPods(snapshot.pods);
+    o.log(`  the API holds ${snapshot.pods.length} pods (${(elapsedMs(created) / 1000).toFixed(1)} s)`);
     for (let rep = 0; rep < o.reps; rep++) {
       // Rotate the order per repetition so that no configuration always runs first or last.
       const order = CONFIGS.map((_, i) => CONFIGS[(i + rep) % CONFIGS.length] ?? 'none');
       for (const config of order) {
-        const r = await runConfig(net, o, config, snapshot, { pods, rep });
+        const r = await runConfig(net, o, config, snapshot, { api, pods, rep });
         points.push(...r.points);
         abCpu.push(r.abCpu);
         if (r.cost !== undefined) costs.push(r.cost);
         if (r.programming !== undefined) programming.push(r.programming);
       }
+    }
+    for (const datapath of ['ebpf', 'iptables'] as const) {
+      const m = await agentRssFromApi({ netns: net.node.name, kubeconfig: api.kubeconfig }, datapath, pods);
+      o.log(`  sluice agent (${datapath}) on the API at ${pods} pods: RSS ${m.rssMB.toFixed(1)} MiB`);
+      agentRss.push(m);
     }
   }
   return {
@@ -229,6 +282,7 @@ export async function runThroughput(net: BenchNet, o: ThroughputOptions): Promis
     abCpu,
     costs,
     programming,
+    agentRss,
     compileMs,
     iptables: iptablesVariant(),
     attach: 'tcx if the kernel has it, else clsact',

@@ -4,7 +4,7 @@
  * or remove exactly one object. Every Pod is placed on the lab node. Objects
  * are validated with the agent's own reader before anything is written.
  */
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { loadManifestPaths } from '../source/manifest-files.js';
@@ -73,8 +73,16 @@ export function onLabNode(o: RawObject): RawObject {
   return { ...o, body: { ...o.body, spec: { ...spec, nodeName: NODE_NAME } } };
 }
 
+/**
+ * Replaces the object's file in one step (a dot-file renamed over it): the
+ * agent reads the directory while `lab apply` writes, and a file caught
+ * between truncate and write reads as empty, its object as deleted.
+ */
 export async function writeObject(dir: string, o: RawObject): Promise<void> {
-  await writeFile(objectFile(dir, o), stringify(o.body));
+  const file = objectFile(dir, o);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp`);
+  await writeFile(tmp, stringify(o.body));
+  await rename(tmp, file);
 }
 
 export async function readObject(dir: string, o: RawObject): Promise<RawObject | undefined> {

@@ -39,6 +39,8 @@ export interface AgentOptions {
   readonly datapath?: 'ebpf' | 'iptables';
   readonly nodeName?: string;
   readonly extra?: readonly string[];
+  /** Watch this API server instead of the manifest directory `dir`. */
+  readonly kubeconfig?: string;
   /** The `sluice` to run (argv before `agent`); default the sources through tsx. */
   readonly command?: readonly string[];
 }
@@ -69,7 +71,8 @@ export class AgentProcess {
 
   static start(o: AgentOptions): AgentProcess {
     const sluice = o.command ?? [process.execPath, '--import', 'tsx', path.join(ROOT, 'test/agent/sluice-cli.ts')];
-    const args = ['--net=/run/netns/' + o.netns, ...sluice, 'agent', '--manifests', o.dir];
+    const source = o.kubeconfig === undefined ? ['--manifests', o.dir] : ['--kubeconfig', o.kubeconfig];
+    const args = ['--net=/run/netns/' + o.netns, ...sluice, 'agent', ...source];
     args.push('--node-name', o.nodeName ?? 'node-a', '--datapath', o.datapath ?? 'ebpf');
     args.push('--pin-root', o.pinRoot, '--bpf-object', BPF_OBJECT, '--log-level', 'debug');
     args.push('--health-port', '0', '--metrics-port', '0', '--debounce', '20ms');

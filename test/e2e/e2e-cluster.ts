@@ -8,7 +8,10 @@
  * process in the node namespace, authenticated as its ServiceAccount with a
  * TokenRequest token and authorized by the ClusterRole of deploy/ (applied
  * with `kubectl apply -f deploy/`). `createE2eBase()` is the same cluster
- * without the agent, for another enforcer (test/kube-router).
+ * without the agent, for another enforcer (test/kube-router); given its own
+ * pod namespaces (`E2eBaseOptions.pods`, fixed addresses, all on node-a) it
+ * creates only the Nodes, and the caller makes its own Namespaces, Pods and
+ * NetworkPolicies (test/e2e/api-objects.ts).
  *
  * `measure()` probes every pod pair with real TCP connections and returns the
  * `sluice simulate --output json` shape; `simulate()` runs `sluice simulate`
@@ -72,7 +75,9 @@ export function agentRbac(): AgentRbac {
 export interface E2eCluster {
   readonly node: NodeNs;
   readonly cp: ControlPlane;
-  /** x/a, x/b, y/c on node-a and r/remote on node-b, by id. */
+  /** The first InternalIP of each Node (node-a, node-b): a pod's status.hostIP. */
+  readonly nodeIPs: ReadonlyMap<string, string>;
+  /** x/a, x/b, y/c on node-a and r/remote on node-b, by id (or the caller's pods, by their ids). */
   pod(id: string): PodNs;
   kubectl(args: readonly string[], stdin?: string): Promise<string>;
   /** `sluice simulate --output json` on the Namespaces, Pods and NetworkPolicies in the API server. */
@@ -134,8 +139,7 @@ async function createNodes(cp: ControlPlane, node: NodeNs): Promise<ReadonlyMap<
 }
 
 /** Creates the namespaces and pods of the harness through the API, with their status patched. */
-async function createObjects(cp: ControlPlane, node: NodeNs): Promise<void> {
-  const hostIPs = await createNodes(cp, node);
+async function createObjects(cp: ControlPlane, node: NodeNs, hostIPs: ReadonlyMap<string, string>): Promise<void> {
   for (const [name, labels] of [
     ['x', {}],
     ['y', { team: 'y' }],
@@ -191,9 +195,21 @@ function startAgent(node: NodeNs, kubeconfig: string, opts: AgentOptions): Child
   });
 }
 
+export interface E2eBaseOptions {
+  /**
+   * The pod namespaces instead of POD_SPECS, each with its fixed `v4` (routed
+   * topology only). Then no Namespace or Pod is created through the API, only
+   * the Nodes: the caller's pods are on node-a (status.hostIP `nodeIPs.get('node-a')`).
+   */
+  readonly pods?: readonly PodSpec[];
+  /** What every pod serves (default TCP_PORTS and UDP_PORT). */
+  readonly listen?: { readonly tcp: readonly number[]; readonly udp: readonly number[] };
+}
+
 /** The cluster without an agent: nothing enforces policy until some enforcer is started in `node`. */
-export async function createE2eBase(topology: Topology): Promise<E2eCluster> {
-  const node = await createNode({ topology, pods: POD_SPECS });
+export async function createE2eBase(topology: Topology, opts: E2eBaseOptions = {}): Promise<E2eCluster> {
+  const node = await createNode({ topology, pods: opts.pods ?? POD_SPECS });
+  const listen = opts.listen ?? { tcp: TCP_PORTS, udp: [UDP_PORT] };
   let cp: ControlPlane | undefined;
   const destroy = async (): Promise<void> => {
     try {
@@ -204,11 +220,13 @@ export async function createE2eBase(topology: Topology): Promise<E2eCluster> {
   };
   try {
     for (const p of [...node.pods.values(), node.remote]) {
-      await Promise.all([...TCP_PORTS.map((port) => p.agent.listen('tcp', port)), p.agent.listen('udp', UDP_PORT)]);
+      const tcp = listen.tcp.map((port) => p.agent.listen('tcp', port));
+      await Promise.all([...tcp, ...listen.udp.map((port) => p.agent.listen('udp', port))]);
     }
     cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
-    await createObjects(cp, node);
-    return cluster(node, cp, () => '', destroy);
+    const nodeIPs = await createNodes(cp, node);
+    if (opts.pods === undefined) await createObjects(cp, node, nodeIPs);
+    return cluster(node, cp, nodeIPs, () => '', destroy);
   } catch (err) {
     await destroy();
     throw err;
@@ -246,7 +264,13 @@ export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> 
   }
 }
 
-function cluster(node: NodeNs, cp: ControlPlane, agentLog: () => string, destroy: () => Promise<void>): E2eCluster {
+function cluster(
+  node: NodeNs,
+  cp: ControlPlane,
+  nodeIPs: ReadonlyMap<string, string>,
+  agentLog: () => string,
+  destroy: () => Promise<void>,
+): E2eCluster {
   const pods = new Map([...node.pods.values(), node.remote].map((p) => [p.id, p]));
   const pod = (id: string): PodNs => {
     const p = pods.get(id);
@@ -261,6 +285,7 @@ function cluster(node: NodeNs, cp: ControlPlane, agentLog: () => string, destroy
   return {
     node,
     cp,
+    nodeIPs,
     pod,
     kubectl: (args, stdin) => cp.kubectl(args, stdin),
     async simulate(port, protocol = 'TCP') {

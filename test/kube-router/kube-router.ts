@@ -17,6 +17,9 @@
  * sync, and is turned off). Every Pod, Namespace or NetworkPolicy event asks
  * for another full sync (rebuild every chain, iptables-restore the whole
  * filter table, swap every set); `syncs()` lists how long each took.
+ * `settled(t)` waits until the changes made up to `t` are in force as far as
+ * the log can tell: every sync that started since has ended (each logs
+ * "Starting sync of iptables with version: <UnixNano>" first), none followed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -70,6 +73,15 @@ export interface Sync {
   readonly tookMs: number;
 }
 
+export interface SettleOptions {
+  /** How long kube-router is given to receive the watch events of the changes (default 200 ms). */
+  readonly eventMs?: number;
+  /** How long after the last sync ends no other may start (default 50 ms; a queued one starts at once). */
+  readonly quietMs?: number;
+  /** Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
 export interface KubeRouter {
   readonly pid: number;
   /** The full command line it runs with. */
@@ -78,6 +90,15 @@ export interface KubeRouter {
   syncs(): readonly Sync[];
   /** Resolves once `n` full syncs have completed since it started. */
   waitForSyncs(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once the changes made up to `changedAt` (epoch ms) are in force:
+   * `eventMs` after it, no sync running and none started within `quietMs` of
+   * the last one's end. Every event kube-router handles requests a sync, which
+   * starts at once or right after the running one, so the last sync started
+   * after every event received by then. Resolves with how many syncs started
+   * at or after `changedAt`.
+   */
+  settled(changedAt: number, opts?: SettleOptions): Promise<number>;
   /** Rules and sets in its namespace (everything there, not only kube-router's). */
   state(): Promise<FirewallState>;
   /** VmRSS and VmHWM (peak) of the process, in KiB. */
@@ -122,6 +143,7 @@ export function goDurationMs(text: string): number {
 }
 
 const SYNC_LINE = /sync iptables took (\S+)/;
+const START_LINE = /Starting sync of iptables with version: (\d+)/;
 
 export async function startKubeRouter(opts: KubeRouterOptions): Promise<KubeRouter> {
   const command = ['nsenter', `--net=/run/netns/${opts.netns}`, kubeRouterBinary().path, ...kubeRouterArgs(opts)];
@@ -144,6 +166,9 @@ function supervise(child: ChildProcess, command: readonly string[], netns: strin
   let partial = '';
   const spawned = Date.now();
   const syncs: Sync[] = [];
+  /** Epoch ms each sync started (its version is its start in UnixNano), and when its end was read. */
+  const starts: number[] = [];
+  let lastEnd = 0;
   const wake = new Set<() => void>();
   const notify = (): void => wake.forEach((w) => w());
   child.stderr?.on('data', (b: Buffer) => {
@@ -152,7 +177,12 @@ function supervise(child: ChildProcess, command: readonly string[], netns: strin
     for (const line of lines) {
       log = `${log}${line}\n`.slice(-50_000);
       const m = SYNC_LINE.exec(line);
-      if (m?.[1] !== undefined) syncs.push({ atMs: Date.now() - spawned, tookMs: goDurationMs(m[1]) });
+      if (m?.[1] !== undefined) {
+        syncs.push({ atMs: Date.now() - spawned, tookMs: goDurationMs(m[1]) });
+        lastEnd = Date.now();
+      }
+      const start = START_LINE.exec(line)?.[1];
+      if (start !== undefined) starts.push(Number(BigInt(start) / 1_000_000n));
     }
     notify();
   });
@@ -182,6 +212,34 @@ function supervise(child: ChildProcess, command: readonly string[], netns: strin
         };
         const timer = setTimeout(
           () => done(new Error(`kube-router: ${n} syncs not done in ${timeoutMs} ms\n${tail()}`)),
+          timeoutMs,
+        );
+        wake.add(check);
+        check();
+      }),
+    settled: (changedAt, opts = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const eventMs = opts.eventMs ?? 200;
+        const quietMs = opts.quietMs ?? 50;
+        const timeoutMs = opts.timeoutMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        const done = (err?: Error): void => {
+          wake.delete(check);
+          clearTimeout(timer);
+          clearTimeout(deadline);
+          if (err === undefined) resolve(starts.filter((t) => t >= changedAt).length);
+          else reject(err);
+        };
+        const check = (): void => {
+          clearTimeout(timer);
+          if (exited()) return done(new Error(`kube-router exited (${child.exitCode ?? child.signalCode})\n${tail()}`));
+          if (starts.length > syncs.length) return; // a sync is running: its end wakes this
+          const wait = Math.max(changedAt + eventMs, lastEnd + quietMs) - Date.now();
+          if (wait <= 0) return done();
+          timer = setTimeout(check, wait);
+        };
+        const deadline = setTimeout(
+          () => done(new Error(`kube-router: not settled ${timeoutMs} ms after the change\n${tail()}`)),
           timeoutMs,
         );
         wake.add(check);

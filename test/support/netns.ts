@@ -27,8 +27,14 @@ export type Topology = 'routed' | 'bridge';
 export const TOPOLOGIES: readonly Topology[] = ['routed', 'bridge'];
 
 export interface PodSpec {
-  /** `namespace/name` */
+  /** `namespace/name` (a unique key of the caller's when it makes its own API objects) */
   readonly id: string;
+  /**
+   * The pod's IPv4 address, routed topology only (a /32 with a host route;
+   * the bridge topology's pods share its /24). Default: the topology's next
+   * address. The IPv6 address is the topology's either way.
+   */
+  readonly v4?: string;
   readonly labels?: Labels;
   /** Named container ports: [name, port, protocol]. */
   readonly ports?: [string, number, Protocol?][];
@@ -116,7 +122,7 @@ export async function createNode(opts: {
       const ns = `sl-${process.pid}-${n}-p${i}`;
       await addNs(ns);
       const hostIface = `vp${i}`;
-      const addr = podAddresses(opts.topology, i);
+      const addr = podAddresses(opts.topology, i, spec.v4);
       await wirePod(name, ns, hostIface, opts.topology, addr, nodeIp);
       const agent = await startAgent(ns);
       agents.push(agent);
@@ -199,10 +205,11 @@ export async function createNode(opts: {
   }
 }
 
-function podAddresses(topology: Topology, i: number): { v4: string; v6: string } {
+function podAddresses(topology: Topology, i: number, v4?: string): { v4: string; v6: string } {
   const host = 10 + i;
+  if (v4 !== undefined && topology !== 'routed') throw new Error(`pod address ${v4}: fixed addresses need routed`);
   return topology === 'routed'
-    ? { v4: `10.100.0.${host}`, v6: `fd00:100::${host.toString(16)}` }
+    ? { v4: v4 ?? `10.100.0.${host}`, v6: `fd00:100::${host.toString(16)}` }
     : { v4: `10.100.1.${host}`, v6: `fd00:100:1::${host.toString(16)}` };
 }
 

@@ -13,7 +13,6 @@
  * process, as test/lab/lab.priv.test.ts does for its probes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import { cellGroups, type CyclonusCase, type CyclonusCell, type CyclonusStep } f
 import { matrixCell, type CellMismatch } from './compare.js';
 import { stepObjects } from './manifests.js';
 import { expectation } from './quirks.js';
+import { netnsWith, processesWith } from '../lab/leftovers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = path.join(root, 'test/agent/sluice-cli.ts');
@@ -87,26 +87,6 @@ const objectKey = (o: Record<string, unknown>): string => {
   const meta = o['metadata'] as { namespace?: string; name?: string };
   return `${String(o['kind'])}/${meta.namespace ?? ''}/${meta.name ?? ''}`;
 };
-
-/** Processes whose command line mentions `marker`. */
-function processesWith(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-export const netnsWith = (prefix: string): string[] =>
-  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(prefix));
 
 /** One lab of one datapath, taken from step to step. */
 class CyclonusLab {

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import type { DatapathKind } from '../../src/datapath/types.js';
 import { cyclonusSkip, loadCyclonusCases, type CyclonusCases } from './cases.js';
-import { describeMismatch, netnsWith, replay } from './lab-replay.js';
+import { netnsWith } from '../lab/leftovers.js';
+import { describeMismatch, replay } from './lab-replay.js';
 import { missingTags, sampleCases, SAMPLE_SIZE } from './sample.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

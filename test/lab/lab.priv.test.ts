@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { probeMatrix } from '../../src/lab/probe.js';
 import { readState } from '../../src/lab/state.js';
 import { runCli } from '../cli/run-cli.js';
+import { netnsWith, processesWith } from './leftovers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = path.join(root, 'test/agent/sluice-cli.ts');
@@ -67,26 +68,6 @@ async function simulate(files: string[], port: number, protocol = 'TCP'): Promis
 type Matrix = { readonly pods: readonly string[]; readonly allowed: readonly (readonly boolean[])[] };
 const cell = (m: Matrix, from: string, to: string): boolean | undefined =>
   m.allowed[m.pods.indexOf(from)]?.[m.pods.indexOf(to)];
-
-/** Processes whose command line mentions `marker`. */
-function processesWith(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const netnsWith = (prefix: string): string[] =>
-  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(prefix));
 
 /**
  * Each datapath once; the two topologies split between them to keep the file

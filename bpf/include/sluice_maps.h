@@ -86,6 +86,14 @@ enum sluice_ct_flags {
 	 * original packet are the key's swapped. See struct sluice_ct_key.
 	 */
 	SLUICE_CT_ORIG_REVERSED = 1 << 5,
+	/*
+	 * Judged again under policy_gen and denied: every packet of the flow,
+	 * either way, is dropped (a server's segments must not start a flow of
+	 * their own that lets the client's pass as replies) until a later
+	 * generation allows it again or a bare SYN starts a new flow on the
+	 * tuple. The entry ages like any other.
+	 */
+	SLUICE_CT_DENIED = 1 << 6,
 };
 
 /*

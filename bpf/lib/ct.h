@@ -12,7 +12,9 @@
  * Established flows survive policy changes that still allow them: each entry
  * records sluice_config.policy_gen; user space bumps the generation after an
  * update that removes allows, and an entry of an older generation is judged
- * again (see sluice_decide in policy.h). Without a bump, entries live on.
+ * again (see sluice_decide in policy.h). Without a bump, entries live on. A
+ * flow judged again and denied keeps its entry, marked SLUICE_CT_DENIED, so
+ * that both sides' packets keep being dropped.
  */
 #ifndef SLUICE_LIB_CT_H
 #define SLUICE_LIB_CT_H
@@ -186,23 +188,6 @@ static __always_inline void sluice_ct_put(const struct sluice_pkt *p, __u8 dir,
 	}
 }
 
-static __always_inline void sluice_ct_delete(const struct sluice_pkt *p,
-					     __u8 dir,
-					     const struct sluice_ct_hit *h)
-{
-	if (p->family == SLUICE_FAMILY_V4) {
-		struct sluice_ct4_key k;
-
-		sluice_ct4_key_fill(&k, p, dir, h->reversed);
-		bpf_map_delete_elem(&sluice_ct4, &k);
-	} else {
-		struct sluice_ct_key k;
-
-		sluice_ct_key_fill(&k, p, dir, h->reversed);
-		bpf_map_delete_elem(&sluice_ct, &k);
-	}
-}
-
 /*
  * IPv4: the order test and the key in one pass, without branches on the
  * order (each field is picked with a mask): this is the whole cost of an
@@ -315,13 +300,13 @@ static __always_inline int sluice_ct_syn_on_closing(const struct sluice_pkt *p,
 {
 	return (p->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
 		       SLUICE_TCP_SYN &&
-	       sluice_ct_closing(v);
+	       (sluice_ct_closing(v) || (v->flags & SLUICE_CT_DENIED));
 }
 
 /*
  * The live entry of the packet's flow, or NULL; *match says which way it
- * matched. A bare TCP SYN on a closing entry starts a new flow (port
- * reuse).
+ * matched. A bare TCP SYN on a closing or denied entry starts a new flow
+ * (port reuse).
  */
 static __always_inline struct sluice_ct_value *
 sluice_ct_lookup(const struct sluice_pkt *p, __u64 now,
@@ -376,7 +361,8 @@ static __always_inline __u32 sluice_ct_fast(const struct sluice_pkt *p,
 	__u64 now;
 
 	if (!v || v->policy_gen != gen || !v->endpoint_id ||
-	    (v->flags & SLUICE_CT_SERVICE) || sluice_ct_syn_on_closing(p, v))
+	    (v->flags & (SLUICE_CT_SERVICE | SLUICE_CT_DENIED)) ||
+	    sluice_ct_syn_on_closing(p, v))
 		return 0;
 	now = sluice_now();
 	if (!sluice_ct_alive(v, p->protocol, now))
@@ -414,6 +400,7 @@ __attribute__((noinline)) int sluice_ct_related(struct __sk_buff *skb,
 						__u32 dir, __u64 now)
 {
 	struct sluice_pkt in = {};
+	struct sluice_ct_value *v;
 	struct sluice_ct_hit h;
 	int match;
 
@@ -428,7 +415,8 @@ __attribute__((noinline)) int sluice_ct_related(struct __sk_buff *skb,
 	 * established path's and slow that down with spills; this is rare.
 	 */
 	sluice_ct_find_any(&in, !dir, &h);
-	return sluice_ct_lookup(&in, now, &h, &match) != NULL;
+	v = sluice_ct_lookup(&in, now, &h, &match);
+	return v && !(v->flags & SLUICE_CT_DENIED);
 }
 
 static __always_inline void sluice_ct_create(const struct sluice_pkt *p,

@@ -249,8 +249,9 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
  * first (h: the entry sluice_ct_find already looked up), then policy for
  * new flows. An entry of an older policy generation is judged again as the
  * flow it records (for a reply: the opposite direction and the original
- * dport) and deleted when no longer allowed. Returns 1 when the packet
- * started a new flow.
+ * dport); when no longer allowed it is kept, marked denied, and drops every
+ * packet of the flow until a later generation allows it again. Returns 1
+ * when the packet started a new flow.
  */
 static __always_inline int sluice_decide(const struct sluice_pkt *p,
 					 const struct sluice_endpoint *ep,
@@ -275,12 +276,17 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 		else
 			sluice_judge(ep, dir, p->family, peer, p->protocol,
 				     p->dport, d);
-		if (d->verdict != SLUICE_VERDICT_ALLOW) {
-			d->reason = SLUICE_REASON_REVALIDATE_DENY;
-			sluice_ct_delete(p, dir, h);
-			return 0;
-		}
 		ct->policy_gen = gen;
+		if (d->verdict != SLUICE_VERDICT_ALLOW)
+			ct->flags |= SLUICE_CT_DENIED;
+		else if (ct->flags & SLUICE_CT_DENIED)
+			ct->flags &= ~SLUICE_CT_DENIED;
+	}
+	if (ct->flags & SLUICE_CT_DENIED) {
+		d->verdict = SLUICE_VERDICT_DENY;
+		d->reason = SLUICE_REASON_REVALIDATE_DENY;
+		sluice_ct_touch(ct, p, match, now);
+		return 0;
 	}
 	if (ct->endpoint_id != ep->endpoint_id)
 		ct->endpoint_id = ep->endpoint_id;

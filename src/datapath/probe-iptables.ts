@@ -3,11 +3,13 @@
  * namespace (see probe-netns.ts): each iptables tool lists its filter table (which backend it
  * drives, nft or legacy, and whether the kernel answers), ipset creates and
  * destroys a set of each type the planner uses (sets.ts), and a temporary
- * chain takes the conntrack and set matches the SLUICE chains use.
+ * chain takes the conntrack, connmark and set matches and the CONNMARK target
+ * the SLUICE chains use.
  */
 import type { Need, ProbeCheck } from './probe.js';
 import type { ProbeNetns } from './probe-netns.js';
 import { toolError } from './probe-netns.js';
+import { policyMarkSpec } from './iptables/names.js';
 
 type Result = { readonly ok: boolean; readonly reason: string };
 
@@ -63,12 +65,13 @@ async function setTypeCheck(netns: ProbeNetns, type: string, without: string | u
   }
 }
 
-/** A rule with `spec` in a temporary chain, then the chain removed. */
+/** A rule with `spec` (a match, or a target after `-j`) in a temporary chain, then the chain removed. */
 async function matchCheck(netns: ProbeNetns, spec: readonly string[]): Promise<Result> {
   const created = await netns.exec('iptables', ['-w', '-N', CHAIN]);
   if (created.code !== 0) return { ok: false, reason: toolError(created) };
   try {
-    const r = await netns.exec('iptables', ['-w', '-A', CHAIN, ...spec, '-j', 'RETURN']);
+    const rule = spec.includes('-j') ? spec : [...spec, '-j', 'RETURN'];
+    const r = await netns.exec('iptables', ['-w', '-A', CHAIN, ...rule]);
     return r.code === 0 ? { ok: true, reason: `accepted: ${spec.join(' ')}` } : { ok: false, reason: toolError(r) };
   } finally {
     await netns.exec('iptables', ['-w', '-F', CHAIN]);
@@ -102,6 +105,9 @@ export async function iptablesChecks(netns: ProbeNetns): Promise<ProbeCheck[]> {
   for (const s of SET_TYPES) add(`ipset ${s.type}`, s.need, await run(() => setTypeCheck(netns, s.type, s.without)));
   const ct = ['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'];
   add('conntrack-match', 'required', await run(() => matchCheck(netns, ct)));
+  const mark = policyMarkSpec(1);
+  add('connmark-match', 'required', await run(() => matchCheck(netns, ['-m', 'connmark', '--mark', mark])));
+  add('connmark-target', 'required', await run(() => matchCheck(netns, ['-j', 'CONNMARK', '--set-xmark', mark])));
   add('set-match', 'required', await run(() => setMatchCheck(netns)));
   return checks;
 }

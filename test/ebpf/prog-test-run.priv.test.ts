@@ -37,6 +37,7 @@ const tcp = (src: string, dst: string, dport: number, sport = 40000): PacketSpec
   sport,
   dport,
 });
+const ack = (spec: PacketSpec): PacketSpec => ({ ...spec, tcpFlags: TCP.ack });
 const udp = (src: string, dst: string, dport: number): PacketSpec => ({
   src,
   dst,
@@ -382,6 +383,26 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
       { prog: 'to', pkt: tcp(EXT, A, 80, 40001), want: SHOT, note: 'new flow' },
       { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 1, eventsPerSec: 0, eventsBurst: 0 }) },
       { prog: 'to', pkt: tcp(EXT, A, 80, 40000), want: SHOT, reason: 'revalidateDeny', note: 're-judged' },
+    ],
+  },
+  {
+    // A is isolated for ingress only: without the denied entry, the server's
+    // next segment would pass its egress hook as a new flow of A's, and the
+    // client's segments after it as that flow's replies.
+    name: 'a flow cut by a bump stays cut both ways until a later generation allows it',
+    setup: isolatedA([allowIn(0, PROTO.tcp, [80, 80])]),
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'policy' },
+      { act: (fx) => fx.tuple(allowIn(0, PROTO.tcp, [80, 80]), true) },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 4, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'to', pkt: ack(tcp(EXT, A, 80)), want: SHOT, reason: 'revalidateDeny', note: 'client, re-judged' },
+      { prog: 'from', pkt: reverse(tcp(EXT, A, 80), TCP.ack), want: SHOT, reason: 'revalidateDeny', note: 'server' },
+      { prog: 'to', pkt: ack(tcp(EXT, A, 80)), want: SHOT, reason: 'revalidateDeny', note: 'client again' },
+      { prog: 'to', pkt: { ...tcp(EXT, A, 80), tcpFlags: TCP.syn }, want: SHOT, reason: 'noPolicy', note: 'new SYN' },
+      { act: (fx) => fx.tuple(allowIn(0, PROTO.tcp, [80, 80])) },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 5, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'to', pkt: ack(tcp(EXT, A, 80)), want: OK, note: 'allowed again' },
+      { prog: 'from', pkt: reverse(tcp(EXT, A, 80), TCP.ack), want: OK, note: 'server again' },
     ],
   },
   {

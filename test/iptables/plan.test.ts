@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { compile } from '../../src/compiler/compile.js';
 import { ANY_CLASS, WORLD_CLASS, type CompiledPolicy, type PeerPrefix } from '../../src/model/compiled.js';
 import { planIptables, type PortAgnostic } from '../../src/datapath/iptables/plan.js';
+import { nextPolicyMark, parsePolicyMark, policyMarkSpec } from '../../src/datapath/iptables/names.js';
 import { PrefixTable } from '../../src/datapath/iptables/prefix-table.js';
 import { segmentRanges } from '../../src/datapath/iptables/port-segments.js';
 import type { NodeContext } from '../../src/datapath/types.js';
@@ -230,4 +231,47 @@ test('expand mode: protocol-ANY becomes every port of TCP, UDP, SCTP plus ICMP e
       '10.0.0.1,udp:0-65535,0.0.0.0/1',
     ],
   );
+});
+
+const MARK_CASES: readonly { mark: number | undefined; next: number; spec: string }[] = [
+  { mark: undefined, next: 1, spec: '0x1000000/0xff000000' },
+  { mark: 1, next: 2, spec: '0x2000000/0xff000000' },
+  { mark: 127, next: 128, spec: '0x80000000/0xff000000' },
+  { mark: 255, next: 1, spec: '0x1000000/0xff000000' },
+];
+for (const c of MARK_CASES) {
+  test(`policy mark after ${String(c.mark)} is ${c.next} (${c.spec}), read back from the saved rules`, () => {
+    const next = nextPolicyMark(c.mark);
+    assert.equal(next, c.next);
+    assert.equal(policyMarkSpec(next), c.spec);
+    const plan = planIptables(scaled(2), node, {
+      generation: 'a',
+      policyMark: next,
+      portAgnostic: 'netnet',
+      families: [4],
+    });
+    const saved = (plan.rules[4] ?? '').split('\n').filter((l) => l.includes('0xff000000'));
+    assert.ok(saved.length > 0);
+    assert.deepEqual([...new Set(saved.map(parsePolicyMark))], [next]);
+  });
+}
+
+test('policy mark: other connmark bits and foreign masks are not read as ours', () => {
+  assert.equal(parsePolicyMark('-A SLUICE-FORWARD -m connmark --mark 0x1/0xff -j RETURN'), undefined);
+  assert.equal(parsePolicyMark('-A SLUICE-FORWARD -m connmark --mark 0x0/0xff000000 -j RETURN'), undefined);
+});
+
+test('rules: an established flow skips judging only under this ruleset’s mark; what passes is marked', () => {
+  const plan = planIptables(scaled(2), node, { generation: 'b', policyMark: 7, portAgnostic: 'netnet', families: [4] });
+  const chain = (name: string): string[] =>
+    (plan.rules[4] ?? '').split('\n').filter((l) => l.startsWith(`-A ${name} `));
+  for (const name of ['SLUICE-FORWARD', 'SLUICE-INPUT', 'SLUICE-OUTPUT']) {
+    const rules = chain(name);
+    assert.match(rules[0] ?? '', /--ctstate ESTABLISHED -m connmark --mark 0x7000000\/0xff000000 .*-j RETURN$/);
+    assert.match(rules[1] ?? '', /--ctstate ESTABLISHED --ctdir REPLY .*-j RETURN$/);
+    assert.match(rules[2] ?? '', /--ctstate RELATED -j RETURN$/);
+    assert.equal(rules.at(-1), `-A ${name} -j CONNMARK --set-xmark 0x7000000/0xff000000`);
+    // No rule lets an original-direction established packet through unjudged.
+    assert.equal(rules.filter((r) => /ctstate [A-Z,]*ESTABLISHED/.test(r) && !/connmark|REPLY/.test(r)).length, 0);
+  }
 });

@@ -35,6 +35,8 @@ const IPTABLES_CHECKS = [
   'ipset hash:ip,port,net',
   'ipset hash:net,net',
   'conntrack-match',
+  'connmark-match',
+  'connmark-target',
   'set-match',
 ];
 

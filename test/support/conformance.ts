@@ -29,7 +29,15 @@ import {
   sel,
   selecting,
 } from '../compiler/builders.js';
-import { createNode, isRoot, TOPOLOGIES, type DatapathFactory, type NodeNs, type Topology } from './netns.js';
+import {
+  createNode,
+  isRoot,
+  TOPOLOGIES,
+  type DatapathFactory,
+  type NodeNs,
+  type PodNs,
+  type Topology,
+} from './netns.js';
 
 export interface ConformanceOptions {
   readonly name: string;
@@ -44,6 +52,8 @@ export interface ConformanceOptions {
 const TCP_PORTS = [80, 81, 5000, 5001, 5002, 8080];
 const VIP_A = '10.96.0.10';
 const VIP_C = '10.96.0.11';
+/** b's source port for the UDP flow held across the policy change. */
+const UDP_SOURCE_PORT = 40053;
 
 const aIngress = (withB: boolean): NetworkPolicy =>
   policy(
@@ -128,7 +138,7 @@ export function conformanceSuite(opts: ConformanceOptions): void {
       let node: NodeNs | undefined;
       let dp: Datapath | undefined;
       const results = new Map<string, boolean>();
-      let kept: { before: boolean; afterChange: boolean } | undefined;
+      let flows: { before: boolean[]; afterChange: boolean[] } | undefined;
 
       before(async () => {
         node = await createNode({
@@ -150,10 +160,16 @@ export function conformanceSuite(opts: ConformanceOptions): void {
         await dp.apply(compile(snapshot(n, [aIngress(true), bIngressDeny, bEgress]), 'node-a'), n.nodeContext);
         for (const [k, v] of await runAll(n, phase1)) results.set(k, v);
 
-        const handle = await b(n).agent.open(a(n).v4, 80);
-        const sentBefore = handle !== undefined && (await b(n).agent.send(handle));
+        // Flows open across the change: b → a loses its rule, c → a keeps its own.
+        const cut = await b(n).agent.open(a(n).v4, 80);
+        const still = await c(n).agent.open(a(n).v4, 5000);
+        const udp = (): Promise<boolean> => b(n).agent.udp(a(n).v4, 53, { sourcePort: UDP_SOURCE_PORT });
+        const send = async (h: number | undefined, pod: PodNs): Promise<boolean> =>
+          h !== undefined && (await pod.agent.send(h));
+        const before = [await send(cut, b(n)), await send(still, c(n)), await udp()];
         await dp.apply(compile(snapshot(n, [aIngress(false), bIngressDeny, bEgress]), 'node-a'), n.nodeContext);
-        kept = { before: sentBefore, afterChange: handle !== undefined && (await b(n).agent.send(handle)) };
+        const afterChange = [await send(cut, b(n)), await send(still, c(n)), await udp()];
+        flows = { before, afterChange };
         for (const [k, v] of await runAll(n, phase2)) results.set(k, v);
       });
 
@@ -169,8 +185,9 @@ export function conformanceSuite(opts: ConformanceOptions): void {
       for (const [name, , want] of [...phase1, ...phase2]) {
         test(name, () => assert.equal(results.get(name), want));
       }
-      test('policy change: an established TCP connection survives the diff', () => {
-        assert.deepEqual(kept, { before: true, afterChange: true });
+      test('policy change: open flows are judged again, kept only while allowed', () => {
+        // [b → a TCP/80 (rule removed), c → a TCP/5000 (rule kept), b → a UDP/53 on one 5-tuple (rule removed)]
+        assert.deepEqual(flows, { before: [true, true, true], afterChange: [false, true, false] });
       });
       if (opts.verifyClean !== undefined) {
         const verify = opts.verifyClean;

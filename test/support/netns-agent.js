@@ -4,7 +4,7 @@
 //   {id, op: 'listen', proto: 'tcp'|'udp', port}            echo server on [::] (dual stack)
 //   {id, op: 'tcp', host, port, timeoutMs, localAddress?, keep?}  connect, send, await the echo
 //   {id, op: 'send', handle, timeoutMs}                     echo over a kept connection
-//   {id, op: 'udp', host, port, timeoutMs, localAddress?}   request/response
+//   {id, op: 'udp', host, port, timeoutMs, localAddress?, localPort?}  request/response
 // Answer: {id, ok: boolean, handle?, error?}.
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
@@ -78,7 +78,7 @@ async function handle(m) {
       const timer = setTimeout(() => resolve(false), m.timeoutMs);
       sock.once('message', () => (clearTimeout(timer), resolve(true)));
       sock.once('error', () => (clearTimeout(timer), resolve(false)));
-      sock.bind(0, m.localAddress, () => sock.send('ping', m.port, m.host));
+      sock.bind(m.localPort ?? 0, m.localAddress, () => sock.send('ping', m.port, m.host));
     });
     sock.close();
     answer(m, ok);

@@ -308,8 +308,20 @@ export class Agent {
     return r.ok;
   }
 
-  async udp(host: string, port: number, opts: { timeoutMs?: number; from?: string } = {}): Promise<boolean> {
-    const r = await this.request({ op: 'udp', host, port, timeoutMs: opts.timeoutMs ?? 500, localAddress: opts.from });
+  /** A datagram and its echo; `sourcePort` fixes the 5-tuple (one conntrack flow across calls). */
+  async udp(
+    host: string,
+    port: number,
+    opts: { timeoutMs?: number; from?: string; sourcePort?: number } = {},
+  ): Promise<boolean> {
+    const r = await this.request({
+      op: 'udp',
+      host,
+      port,
+      timeoutMs: opts.timeoutMs ?? 500,
+      localAddress: opts.from,
+      localPort: opts.sourcePort,
+    });
     return r.ok;
   }
 

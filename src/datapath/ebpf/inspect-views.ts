@@ -123,6 +123,7 @@ const CT_FLAG_NAMES: readonly [number, string][] = [
   [L.CT_FLAGS.finRev, 'fin-rev'],
   [L.CT_FLAGS.rst, 'rst'],
   [L.CT_FLAGS.service, 'service'],
+  [L.CT_FLAGS.denied, 'denied'],
 ];
 
 function ctView(pinRoot: string): ViewResult {

@@ -70,6 +70,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_CT_RST: CT_FLAGS.rst,
       SLUICE_CT_SERVICE: CT_FLAGS.service,
       SLUICE_CT_ORIG_REVERSED: CT_FLAGS.origReversed,
+      SLUICE_CT_DENIED: CT_FLAGS.denied,
     },
   },
   {

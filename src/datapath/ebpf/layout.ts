@@ -215,6 +215,7 @@ export const CT_FLAGS = {
   rst: 1 << 3,
   service: 1 << 4,
   origReversed: 1 << 5,
+  denied: 1 << 6,
 } as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
 export const PEER_CLASS = { world: 0, any: 0x7fffffff } as const;

@@ -7,7 +7,8 @@ import type { CompiledPolicy } from '../../model/compiled.js';
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';
 import type { ApplyStats, Datapath, NodeContext } from '../types.js';
 import { CommandRunner, failedIpsetObject, tools, type IptablesVariant } from './exec.js';
-import { CHAIN_PREFIX, FAMILIES, JUMPS, otherGeneration, parseSetName, SET_PREFIX } from './names.js';
+import { CHAIN_PREFIX, FAMILIES, JUMPS, nextPolicyMark, otherGeneration, parsePolicyMark } from './names.js';
+import { parseSetName, SET_PREFIX } from './names.js';
 import type { Family, Generation } from './names.js';
 import { planIptables, setSizes, type BuiltinChain, type IptablesPlan, type PortAgnostic } from './plan.js';
 
@@ -25,6 +26,8 @@ export interface IptablesDatapathOptions {
 /** What the kernel holds for one family before an apply. */
 interface FamilyState {
   readonly active: Generation | undefined;
+  /** The policy mark of the SLUICE rules in the kernel, if any. */
+  readonly policyMark: number | undefined;
   readonly missingJumps: readonly BuiltinChain[];
   readonly chains: readonly string[];
   readonly jumps: readonly { readonly from: string; readonly to: string }[];
@@ -56,6 +59,7 @@ export class IptablesDatapath implements Datapath {
       const generation = otherGeneration(state.active ?? 'b');
       const plan = planIptables(model, node, {
         generation,
+        policyMark: nextPolicyMark(state.policyMark),
         portAgnostic: mode,
         families: [family],
         missingJumps: { [family]: state.missingJumps },
@@ -121,11 +125,11 @@ export class IptablesDatapath implements Datapath {
     const jumps = JUMPS.filter((j) => lines.includes(`-A ${j.from} -j ${j.to}`));
     const present = lines.flatMap((l) => [...jumpsIn(l)]);
     const missingJumps = JUMPS.filter((j) => !jumps.includes(j)).map((j) => j.from);
-    const gen = /sluice-[a-z-]+-v[46]-([ab])\b/.exec(
-      lines.filter((l) => l.startsWith(`-A ${CHAIN_PREFIX}`)).join('\n'),
-    );
+    const ours = lines.filter((l) => l.startsWith(`-A ${CHAIN_PREFIX}`));
+    const gen = /sluice-[a-z-]+-v[46]-([ab])\b/.exec(ours.join('\n'));
     const active = gen?.[1] === 'a' ? 'a' : gen?.[1] === 'b' ? 'b' : undefined;
-    return { active, missingJumps, chains, jumps: present };
+    const policyMark = ours.map(parsePolicyMark).find((m) => m !== undefined);
+    return { active, policyMark, missingJumps, chains, jumps: present };
   }
 
   private async listSets(): Promise<string[]> {

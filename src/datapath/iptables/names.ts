@@ -59,3 +59,34 @@ export const JUMPS: readonly { readonly from: 'FORWARD' | 'INPUT' | 'OUTPUT'; re
   { from: 'INPUT', to: CHAINS.input },
   { from: 'OUTPUT', to: CHAINS.output },
 ];
+
+/**
+ * The conntrack mark bits sluice owns: an allowed flow's connection carries
+ * the policy mark of the ruleset that judged it (1‥255 in the top byte; 0, an
+ * unmarked connection, is never a policy mark). Each apply writes the next
+ * mark, so a packet of an established flow judged under older rules is judged
+ * again; the eBPF datapath does the same with `policy_gen` in its ct entries.
+ * Only these bits are set or matched (`--set-xmark`, `--mark value/mask`).
+ */
+export const POLICY_MARK_MASK = 0xff000000;
+const POLICY_MARK_SHIFT = 24;
+const POLICY_MARKS = 255;
+
+/** The policy mark number (1‥255) → the connmark value within the mask. */
+export const policyMarkValue = (mark: number): number => (mark << POLICY_MARK_SHIFT) >>> 0;
+
+/** The mark after `mark` (none yet: 1), wrapping from 255 to 1. */
+export const nextPolicyMark = (mark: number | undefined): number =>
+  mark === undefined ? 1 : (mark % POLICY_MARKS) + 1;
+
+/** `0x5000000/0xff000000`, as iptables-save prints it. */
+export const policyMarkSpec = (mark: number): string =>
+  `0x${policyMarkValue(mark).toString(16)}/0x${POLICY_MARK_MASK.toString(16)}`;
+
+/** The policy mark a saved SLUICE rule carries, if any. */
+export function parsePolicyMark(line: string): number | undefined {
+  const m = /--(?:mark|set-xmark) 0x([0-9a-f]+)\/0xff000000\b/.exec(line);
+  if (m === null) return undefined;
+  const mark = Number.parseInt(m[1] ?? '', 16) >>> POLICY_MARK_SHIFT;
+  return mark >= 1 && mark <= POLICY_MARKS ? mark : undefined;
+}

@@ -27,6 +27,8 @@ export type BuiltinChain = 'FORWARD' | 'INPUT' | 'OUTPUT';
 export interface PlanOptions {
   /** Generation to write; the other one is what the kernel holds now. */
   readonly generation: Generation;
+  /** Policy mark of the new rules (names.ts: nextPolicyMark of the kernel's); default 1. */
+  readonly policyMark?: number;
   readonly portAgnostic: PortAgnostic;
   /** Families to program; default both. */
   readonly families?: readonly Family[];
@@ -55,6 +57,7 @@ export function planIptables(model: CompiledPolicy, node: NodeContext, opts: Pla
   for (const family of families) {
     const text = rulesText(family, {
       generation: opts.generation,
+      policyMark: opts.policyMark ?? 1,
       portAgnostic: opts.portAgnostic,
       missingJumps: opts.missingJumps?.[family] ?? ALL_JUMPS,
     });

@@ -3,12 +3,22 @@
  * Its length depends on the family and the port-agnostic mode, never on the
  * number of pods, peers or policies.
  *
- *   FORWARD ─▶ SLUICE-FORWARD: established/related → RETURN; EGRESS; host source → RETURN; INGRESS
- *   INPUT   ─▶ SLUICE-INPUT:   established/related → RETURN; EGRESS          (pod → node)
- *   OUTPUT  ─▶ SLUICE-OUTPUT:  established/related → RETURN; host source → RETURN; INGRESS
+ *   FORWARD ─▶ SLUICE-FORWARD: known flow → RETURN; EGRESS; host source → mark, RETURN; INGRESS; mark
+ *   INPUT   ─▶ SLUICE-INPUT:   known flow → RETURN; EGRESS; mark                         (pod → node)
+ *   OUTPUT  ─▶ SLUICE-OUTPUT:  known flow → RETURN; host source → mark, RETURN; INGRESS; mark
  *   SLUICE-EGRESS  judges packets *from* an egress-isolated endpoint (src in egress-iso),
  *   SLUICE-INGRESS judges packets *to* an ingress-isolated endpoint (dst in ingress-iso):
  *   a set hit RETURNs, anything else is DROPped.
+ *
+ * A known flow is one of: an established connection carrying this ruleset's
+ * policy mark (names.ts: it was allowed by these very rules), a reply, or a
+ * related packet (an ICMP error of a tracked flow). A packet that gets past
+ * the judging chains marks its connection (`mark`). An established
+ * connection judged under older rules (another mark, or none) is judged
+ * again on its next packet in the original direction and dropped if the new
+ * rules deny it, as the eBPF datapath does with its ct entries' policy_gen:
+ * a policy that lands cuts the flows it denies (for a TCP connection, the
+ * client's segments are dropped; replies already under way still pass).
  *
  * Allowed traffic RETURNs instead of being ACCEPTed: sluice only ever denies,
  * so the node's own FORWARD rules and policy keep applying after it.
@@ -25,17 +35,17 @@
  * network namespace (the sysctl is per namespace on current kernels); the
  * rules match addresses only, so they need no physdev match.
  */
-import { CHAINS, JUMPS, setName, type Family, type Generation } from './names.js';
+import { CHAINS, JUMPS, policyMarkSpec, setName, type Family, type Generation } from './names.js';
 import type { PortAgnostic } from './port-segments.js';
 
 export interface RuleOptions {
   readonly generation: Generation;
+  /** The policy mark (1‥255, names.ts) connections allowed by these rules carry. */
+  readonly policyMark: number;
   readonly portAgnostic: PortAgnostic;
   /** Built-in chains that still lack their jump to a SLUICE chain. */
   readonly missingJumps: readonly ('FORWARD' | 'INPUT' | 'OUTPUT')[];
 }
-
-const ESTABLISHED = '-m conntrack --ctstate RELATED,ESTABLISHED';
 
 /** ICMPv6 neighbour discovery must pass or IPv6 itself breaks. */
 const NDP_TYPES = ['router-solicitation', 'router-advertisement', 'neighbour-solicitation', 'neighbour-advertisement'];
@@ -49,15 +59,33 @@ export function rulesText(family: Family, opts: RuleOptions): string {
   const rule = (chain: string, spec: string): void => {
     lines.push(`-A ${chain} ${spec}`);
   };
-  rule(CHAINS.forward, `${ESTABLISHED} ${comment('replies and established flows')} -j RETURN`);
+  const mark = policyMarkSpec(opts.policyMark);
+  const markFlow = `-j CONNMARK --set-xmark ${mark}`;
+  const knownFlows = (chain: string): void => {
+    rule(
+      chain,
+      `-m conntrack --ctstate ESTABLISHED -m connmark --mark ${mark} ${comment('allowed by these rules')} -j RETURN`,
+    );
+    rule(chain, `-m conntrack --ctstate ESTABLISHED --ctdir REPLY ${comment('replies')} -j RETURN`);
+    rule(chain, `-m conntrack --ctstate RELATED -j RETURN`);
+  };
+  const hostSource = (chain: string): void => {
+    const host = `-m set --match-set ${set('host')} src`;
+    rule(chain, `${host} ${markFlow}`);
+    rule(chain, `${host} ${comment('node to pod')} -j RETURN`);
+  };
+  knownFlows(CHAINS.forward);
   rule(CHAINS.forward, `-j ${CHAINS.egress}`);
-  rule(CHAINS.forward, `-m set --match-set ${set('host')} src ${comment('node to pod')} -j RETURN`);
+  hostSource(CHAINS.forward);
   rule(CHAINS.forward, `-j ${CHAINS.ingress}`);
-  rule(CHAINS.input, `${ESTABLISHED} -j RETURN`);
+  rule(CHAINS.forward, markFlow);
+  knownFlows(CHAINS.input);
   rule(CHAINS.input, `-j ${CHAINS.egress}`);
-  rule(CHAINS.output, `${ESTABLISHED} -j RETURN`);
-  rule(CHAINS.output, `-m set --match-set ${set('host')} src ${comment('node to pod')} -j RETURN`);
+  rule(CHAINS.input, markFlow);
+  knownFlows(CHAINS.output);
+  hostSource(CHAINS.output);
   rule(CHAINS.output, `-j ${CHAINS.ingress}`);
+  rule(CHAINS.output, markFlow);
   for (const direction of ['egress', 'ingress'] as const) {
     const chain = direction === 'egress' ? CHAINS.egress : CHAINS.ingress;
     // The endpoint is the source of egress packets and the destination of ingress packets.

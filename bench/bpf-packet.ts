@@ -36,9 +36,11 @@ const REPEAT = QUICK ? 100_000 : 1_000_000;
 const SAMPLES = QUICK ? 3 : 5;
 const RUN: RunOptions = { repeat: REPEAT, samples: SAMPLES, warmup: 10_000 };
 const POD_COUNTS = (argValue('--pods') ?? '0,1000,10000').split(',').map(Number);
-const COMPARE = argValue('--compare');
-
 const REPO = fileURLToPath(new URL('../', import.meta.url));
+/** Without --compare: the production source built without its audit branches (bpf/bench/no-audit.bpf.c). */
+const NO_AUDIT_OBJ = `${REPO}build/bpf/no-audit.bpf.o`;
+const COMPARE = argValue('--compare') ?? NO_AUDIT_OBJ;
+const BEFORE = COMPARE === NO_AUDIT_OBJ ? 'no audit ns' : 'before ns';
 const SLUICE_OBJ = `${REPO}build/bpf/sluice.bpf.o`;
 const EMPTY_OBJ = `${REPO}build/bpf/empty.bpf.o`;
 const FRESH = { wrapper: `${REPO}build/bpf/fresh.bpf.o`, empty: EMPTY_OBJ, floor: `${REPO}build/bpf/ct-floor.bpf.o` };
@@ -72,14 +74,7 @@ interface Row {
 
 function printTable(rows: readonly Row[], empty: number): void {
   const compare = COMPARE !== undefined;
-  const head = [
-    'case',
-    'pods',
-    ...(compare ? ['before ns'] : []),
-    'ns/packet',
-    'delta vs empty',
-    `min-max of ${SAMPLES}`,
-  ];
+  const head = ['case', 'pods', ...(compare ? [BEFORE] : []), 'ns/packet', 'delta vs empty', `min-max of ${SAMPLES}`];
   const body = rows.map((r) => [
     r.name,
     r.pods,
@@ -163,9 +158,13 @@ Notes
   sluice_ct4_key into an LRU hash of sluice_ct4's size, nothing else) is
   the part any enforcer that keeps such a table pays; the rest is sluice's
   own work on a new flow, comparable to the repeated-packet rows above.
-- --compare OLD.o: the same cases against another build of the object (e.g.
-  the previous commit's, built to build/bpf/old.o), each object over its own
-  maps, in the same run; "before" is OLD.o, "after" build/bpf/sluice.bpf.o.`;
+- "no audit ns": the same cases, in the same run and over maps of its own,
+  on build/bpf/no-audit.bpf.o, the production source built without its
+  audit-mode branches (bpf/bench/no-audit.bpf.c). None of these endpoints is
+  audited, so the gap to ns/packet is what audit mode costs a node with no
+  audited policy.
+- --compare OLD.o: "before" is another build of the object instead (e.g.
+  the previous commit's, built to build/bpf/old.o).`;
 
 function cpuModel(): string {
   return cpus()[0]?.model ?? 'unknown CPU';

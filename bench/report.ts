@@ -127,24 +127,43 @@ function compileAndRss(input: ReportInput): string[] {
   return out;
 }
 
-/** The ns-per-packet table of bench/bpf-packet.ts, with each row as a ratio to the empty program. */
+/** Cells of a fixed-width table row, cut where the dash line under the header has its columns. */
+function fixedCells(line: string, dashes: string): string[] {
+  const cells: string[] = [];
+  for (const m of dashes.matchAll(/-+/g)) cells.push(line.slice(m.index, m.index + m[0].length).trim());
+  return cells;
+}
+
+/**
+ * The ns-per-packet table of bench/bpf-packet.ts, with each row as a ratio to
+ * the empty program, and the build without audit code beside it when the
+ * table has that column.
+ */
 export function packetRatios(output: string): string[] {
   const lines = output.split('\n');
   const dash = lines.findIndex((l) => /^-+(\s+-+)+$/.test(l));
-  if (dash < 0) return [];
-  const rows = lines.slice(dash + 1).filter((l) => l.trim() !== '' && !l.startsWith('Notes'));
-  const parsed: [string, string, number][] = [];
-  for (const l of rows) {
-    const cells = l.trim().split(/\s{2,}/);
-    const ns = Number((cells[2] ?? '').replace(/,/g, ''));
-    if (cells.length < 3 || !Number.isFinite(ns)) break;
-    parsed.push([cells[0] ?? '', cells[1] ?? '', ns]);
+  if (dash < 1) return [];
+  const dashes = lines[dash] ?? '';
+  const head = fixedCells(lines[dash - 1] ?? '', dashes);
+  const col = (name: string): number => head.indexOf(name);
+  const [nsCol, noAuditCol] = [col('ns/packet'), col('no audit ns')];
+  const parsed: [string, string, number, string][] = [];
+  for (const l of lines.slice(dash + 1)) {
+    if (l.trim() === '' || l.startsWith('Notes')) break;
+    const cells = fixedCells(l, dashes);
+    const ns = Number((cells[nsCol] ?? '').replace(/,/g, ''));
+    if (!Number.isFinite(ns) || cells[nsCol] === '') break;
+    parsed.push([cells[0] ?? '', cells[1] ?? '', ns, noAuditCol < 0 ? '' : (cells[noAuditCol] ?? '')]);
   }
   const empty = parsed[0]?.[2] ?? NaN;
+  const audit = noAuditCol >= 0;
   return [
-    '| case | pods | ns/packet | minus empty program | / empty program |',
-    '|---|---|---|---|---|',
-    ...parsed.map(([name, pods, ns]) => `| ${name} | ${pods} | ${ns} | ${ns - empty} | ${pct(ns / empty)} |`),
+    `| case | pods | ns/packet | minus empty program | / empty program |${audit ? ' without audit code |' : ''}`,
+    `|---|---|---|---|---|${audit ? '---|' : ''}`,
+    ...parsed.map(
+      ([name, pods, ns, noAudit]) =>
+        `| ${name} | ${pods} | ${ns} | ${ns - empty} | ${pct(ns / empty)} |${audit ? ` ${noAudit} |` : ''}`,
+    ),
   ];
 }
 

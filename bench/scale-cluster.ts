@@ -112,6 +112,7 @@ export function scalePolicy(k: number, o: ScaleOptions): NetworkPolicy {
     egressEnabled: egress,
     ingress: egress ? [] : rules,
     egress: egress ? rules : [],
+    enforcement: 'enforce',
   };
 }
 

@@ -49,6 +49,7 @@ enum sluice_reason {
 	SLUICE_REASON_REVALIDATE_DENY = 11, /* deny: ct flow no longer allowed */
 	SLUICE_REASON_SERVICE_DEFERRED = 12, /* allow: to a service VIP, egress judged after DNAT */
 	SLUICE_REASON_CT_RELATED = 13, /* allow: ICMP error about a flow in ct */
+	SLUICE_REASON_WOULD_DENY = 14, /* allow: audited direction, no tuple matched (would deny) */
 };
 
 enum sluice_endpoint_flags {
@@ -66,6 +67,13 @@ enum sluice_endpoint_flags {
 	 */
 	SLUICE_EP_INGRESS_ANY_PEER = 1 << 4,
 	SLUICE_EP_EGRESS_ANY_PEER = 1 << 5,
+	/*
+	 * Isolated in that direction by audited policies only: what the rule
+	 * set does not allow passes with reason WOULD_DENY, counted in
+	 * sluice_would_deny and reported like a deny.
+	 */
+	SLUICE_EP_INGRESS_AUDIT = 1 << 6,
+	SLUICE_EP_EGRESS_AUDIT = 1 << 7,
 };
 
 enum sluice_policy_flags {
@@ -114,6 +122,8 @@ enum sluice_name_kind {
 	SLUICE_NAME_PEER_CLASS = 3, /* id = peer class id, name = class key */
 	SLUICE_NAME_POLICY = 4, /* id = policy_id, name = namespace/name */
 	SLUICE_NAME_ATTACHMENT = 5, /* id = attachment id, name = interface */
+	/* id = endpoint_id * 2 + direction of an audited direction, name = its policies, comma-separated */
+	SLUICE_NAME_AUDIT = 6,
 };
 
 /* sluice_name.flags of an ATTACHMENT: what sluice created on the interface. */
@@ -333,6 +343,17 @@ struct sluice_stats_value {
 	__u64 denied_bytes;
 };
 _Static_assert(sizeof(struct sluice_stats_value) == 32, "sluice_stats_value");
+
+/*
+ * sluice_would_deny value (per-CPU array, index endpoint_id * 2 + direction,
+ * as sluice_stats): verdicts WOULD_DENY, i.e. new flows (and flows judged
+ * again after a policy change) that an audited direction lets through.
+ */
+struct sluice_would_deny_value {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct sluice_would_deny_value) == 16, "sluice_would_deny_value");
 
 /* sluice_events ring buffer record. */
 struct sluice_event {

@@ -33,6 +33,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_stats SEC(".maps");
 
+/* Same index and size as sluice_stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct sluice_would_deny_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_would_deny SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -63,6 +72,21 @@ static __always_inline void sluice_count(__u32 endpoint_id, __u8 dir,
 }
 
 /* Token bucket; tokens are nanoseconds of budget, one event costs 1e9. */
+static __always_inline void sluice_count_would_deny(__u32 endpoint_id,
+						   __u8 dir, __u32 len)
+{
+	__u32 index = endpoint_id * 2 + (dir & 1);
+	struct sluice_would_deny_value *v;
+
+	if (endpoint_id >= 0x7fffffff)
+		return;
+	v = bpf_map_lookup_elem(&sluice_would_deny, &index);
+	if (!v)
+		return;
+	v->packets++;
+	v->bytes += len;
+}
+
 static __always_inline int sluice_event_admit(const struct sluice_config *c,
 					      __u64 now)
 {
@@ -135,7 +159,15 @@ static __always_inline void sluice_report(const struct sluice_config *c,
 	int want;
 
 	sluice_count(endpoint_id, dir, d->verdict, len);
+#ifndef SLUICE_BENCH_NO_AUDIT
+	if (d->reason == SLUICE_REASON_WOULD_DENY)
+		sluice_count_would_deny(endpoint_id, dir, len);
+	/* A would-deny is reported like the deny it stands for. */
+	if (d->verdict == SLUICE_VERDICT_DENY ||
+	    d->reason == SLUICE_REASON_WOULD_DENY)
+#else
 	if (d->verdict == SLUICE_VERDICT_DENY)
+#endif
 		want = !(c->flags & SLUICE_CFG_EVENTS_NO_DENY);
 	else
 		want = new_flow && (c->flags & SLUICE_CFG_EVENTS_ALLOW);

@@ -198,6 +198,10 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 						 SLUICE_EP_EGRESS_TRIE;
 	__u32 any = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_ANY_PEER :
 						SLUICE_EP_EGRESS_ANY_PEER;
+#ifndef SLUICE_BENCH_NO_AUDIT
+	__u32 audit = dir == SLUICE_DIR_INGRESS ? SLUICE_EP_INGRESS_AUDIT :
+						  SLUICE_EP_EGRESS_AUDIT;
+#endif
 	struct sluice_policy_value *v;
 	struct sluice_policy_key k;
 
@@ -235,6 +239,12 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 			d->reason = SLUICE_REASON_HOST;
 			return;
 		}
+#ifndef SLUICE_BENCH_NO_AUDIT
+		if (ep->flags & audit) {
+			d->reason = SLUICE_REASON_WOULD_DENY;
+			return;
+		}
+#endif
 		d->verdict = SLUICE_VERDICT_DENY;
 		d->reason = SLUICE_REASON_NO_POLICY;
 		return;
@@ -260,6 +270,7 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 					 struct sluice_decision *d)
 {
 	struct sluice_ct_value *ct;
+	int audited = 0;
 	int match;
 
 	ct = sluice_ct_lookup(p, now, h, &match);
@@ -277,6 +288,9 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 			sluice_judge(ep, dir, p->family, peer, p->protocol,
 				     p->dport, d);
 		ct->policy_gen = gen;
+#ifndef SLUICE_BENCH_NO_AUDIT
+		audited = d->reason == SLUICE_REASON_WOULD_DENY;
+#endif
 		if (d->verdict != SLUICE_VERDICT_ALLOW)
 			ct->flags |= SLUICE_CT_DENIED;
 		else if (ct->flags & SLUICE_CT_DENIED)
@@ -291,9 +305,11 @@ static __always_inline int sluice_decide(const struct sluice_pkt *p,
 	if (ct->endpoint_id != ep->endpoint_id)
 		ct->endpoint_id = ep->endpoint_id;
 	d->verdict = SLUICE_VERDICT_ALLOW;
-	d->reason = match == SLUICE_CT_MATCH_REPLY ?
-			    SLUICE_REASON_CT_REPLY :
-			    SLUICE_REASON_CT_ESTABLISHED;
+	/* A flow judged again that an audited direction would deny is reported as such. */
+	d->reason = audited ? SLUICE_REASON_WOULD_DENY :
+		    match == SLUICE_CT_MATCH_REPLY ?
+			      SLUICE_REASON_CT_REPLY :
+			      SLUICE_REASON_CT_ESTABLISHED;
 	sluice_ct_touch(ct, p, match, now);
 	return 0;
 }

@@ -46,6 +46,15 @@ export const agentCommand: CommandDef = {
       help: 'enforcement backend; auto picks by what the kernel offers',
     },
     {
+      name: 'enforcement',
+      type: 'string',
+      value: 'MODE',
+      choices: ['policy', 'audit'],
+      default: 'policy',
+      env: 'SLUICE_ENFORCEMENT',
+      help: 'audit: every policy on this node only reports what it would deny (as with the annotation sluice.io/enforcement: audit); policy: each policy as its annotation says',
+    },
+    {
       name: 'debounce',
       type: 'string',
       value: 'DURATION',
@@ -198,6 +207,8 @@ export interface AgentConfig {
   readonly manifests: string | undefined;
   readonly kubeconfig: string | undefined;
   readonly datapath: DatapathChoice;
+  /** `audit`: every policy is audited (`--enforcement audit`). */
+  readonly enforcement: 'policy' | 'audit';
   readonly debounceMs: number;
   readonly idleGcMs: number;
   readonly smallHeap: boolean;
@@ -253,6 +264,7 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     manifests: str(values['manifests']),
     kubeconfig: str(values['kubeconfig']),
     datapath: (str(values['datapath']) ?? 'auto') as DatapathChoice,
+    enforcement: str(values['enforcement']) === 'audit' ? 'audit' : 'policy',
     debounceMs: duration('debounce'),
     idleGcMs: duration('idle-gc'),
     smallHeap: values['small-heap'] !== false,

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCompiler } from '../compiler/compile.js';
+import { createCompiler, type Compiler } from '../compiler/compile.js';
 import type { CompiledPolicy } from '../model/compiled.js';
 import { probeAutoSelect, requireDatapath } from '../datapath/probe-select.js';
 import type { Datapath, NodeContext } from '../datapath/types.js';
@@ -21,6 +21,7 @@ import { liveness, readiness } from './health.js';
 import { IdleGc, preferSmallHeap } from './memory.js';
 import { metricsRoute, serveRoutes, verdictRoute, type Route, type RunningServer } from './http.js';
 import { AgentMetrics } from './metrics.js';
+import { WouldDenyMetric } from './would-deny.js';
 import { NodeInterfaces } from './node-interfaces.js';
 import { Reconciler, type CompileFn } from './reconciler.js';
 import { combineObservers, KernelObservers } from './verdict-log.js';
@@ -82,6 +83,25 @@ interface Assembled {
   readonly kernel: KernelObservers | undefined;
 }
 
+function idleCollector(config: AgentConfig, log: Logger): IdleGc {
+  const gcLog = log.child({ component: 'idle-gc' });
+  return new IdleGc(config.idleGcMs, undefined, (ms) => {
+    const m = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 2 ** 20);
+    gcLog.debug(
+      { ms, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) },
+      'collected',
+    );
+  });
+}
+
+/** `--enforcement audit` compiles every policy as audited. */
+function compilerFor(config: AgentConfig, log: Logger): Compiler {
+  if (config.enforcement !== 'audit') return createCompiler();
+  log.warn('--enforcement audit: no policy denies anything on this node; what policies would deny is reported instead');
+  return createCompiler({ enforcement: 'audit' });
+}
+
 async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): Promise<Assembled> {
   const log = deps.log.child({ component: 'agent' });
   if (config.smallHeap) preferSmallHeap();
@@ -106,16 +126,13 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     lastUplinks = uplinks.join(' ');
     return { hostAddresses, interfaces: ifaces, serviceCidrs: config.serviceCidrs, uplinks };
   };
-  const compiler = createCompiler();
-  const gcLog = deps.log.child({ component: 'idle-gc' });
-  const idleGc = new IdleGc(config.idleGcMs, undefined, (ms) => {
-    const m = process.memoryUsage();
-    const mb = (n: number): number => Math.round(n / 2 ** 20);
-    gcLog.debug(
-      { ms, rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) },
-      'collected',
-    );
-  });
+  const compiler = compilerFor(config, log);
+  const idleGc = idleCollector(config, deps.log);
+  const wouldDeny = new WouldDenyMetric(
+    metrics.registry,
+    () => datapath.wouldDeny(),
+    deps.log.child({ component: 'would-deny' }),
+  );
   const kernel =
     datapath.kind === 'ebpf'
       ? new KernelObservers({
@@ -133,7 +150,7 @@ async function assemble(config: AgentConfig, source: Source, deps: AgentDeps): P
     nodeName: config.nodeName,
     nodeContext,
     log: deps.log,
-    observer: combineObservers(metrics, idleGc.observer(), ...(kernel === undefined ? [] : [kernel])),
+    observer: combineObservers(metrics, idleGc.observer(), wouldDeny, ...(kernel === undefined ? [] : [kernel])),
     debounceMs: config.debounceMs,
     syncPeriodMs: config.syncPeriodMs,
     cacheSyncTimeoutMs: config.cacheSyncTimeoutMs,

@@ -196,12 +196,13 @@ export class VerdictLog {
 
   private record(data: Buffer): void {
     const e = L.event.decode(data);
-    if (e.verdict !== L.VERDICT.deny) return;
+    const wouldDeny = e.reason === L.REASON.wouldDeny;
+    if (e.verdict !== L.VERDICT.deny && !wouldDeny) return;
     const { admit, flushed } = this.limiter.admit(this.now());
     if (flushed > 0) this.suppressed(flushed);
     if (!admit) return;
     this.refreshNames(e);
-    this.log.info(describeDenied(e, this.o.context), 'denied');
+    this.log.info(describeDenied(e, this.o.context), wouldDeny ? 'would deny (audit)' : 'denied');
   }
 
   /** Re-reads sluice_names when an id is not known yet, at most once a second. */

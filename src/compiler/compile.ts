@@ -1,4 +1,4 @@
-import type { ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import type { ClusterSnapshot, Enforcement, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
 import type { CompiledPolicy, RuleSet } from '../model/compiled.js';
 import { ClassContext, type ClassInput } from './class-context.js';
 import { compareIds, isPolicyPod, PolicySelection, type Selection, type SideSelection } from './isolation.js';
@@ -28,12 +28,17 @@ export interface Compiler {
  * explain). Output is sorted and deterministic. Each call starts from
  * scratch; a long-lived caller should hold a `createCompiler()` instead.
  */
-export function compile(snapshot: ClusterSnapshot, nodeName?: string): CompiledPolicy {
-  return createCompiler().compile(snapshot, nodeName);
+export function compile(snapshot: ClusterSnapshot, nodeName?: string, opts: CompileOptions = {}): CompiledPolicy {
+  return createCompiler(opts).compile(snapshot, nodeName);
 }
 
-export function createCompiler(): Compiler {
-  return new IncrementalCompiler();
+export interface CompileOptions {
+  /** `audit`: every policy is compiled as audited (`--enforcement audit`); default: each policy's own. */
+  readonly enforcement?: Enforcement;
+}
+
+export function createCompiler(opts: CompileOptions = {}): Compiler {
+  return new IncrementalCompiler(opts.enforcement === 'audit');
 }
 
 export function podId(p: Pod): string {
@@ -62,6 +67,8 @@ class IncrementalCompiler implements Compiler {
   private readonly nodes = new Map<string | undefined, NodeState>();
   private policies: PolicyGeneration | undefined;
   private namespaces: NamespaceGeneration | undefined;
+
+  constructor(private readonly auditAll: boolean) {}
 
   compile(snapshot: ClusterSnapshot, nodeName?: string): CompiledPolicy {
     const policies = this.policyGeneration(snapshot.policies);
@@ -95,7 +102,10 @@ class IncrementalCompiler implements Compiler {
 
   private policyGeneration(policies: readonly NetworkPolicy[]): PolicyGeneration {
     if (this.policies === undefined || !sameMembers(this.policies.members, policies)) {
-      this.policies = { members: new Set(policies), selection: new PolicySelection(policies, this.grantsOf) };
+      this.policies = {
+        members: new Set(policies),
+        selection: new PolicySelection(policies, this.grantsOf, this.auditAll),
+      };
     }
     return this.policies;
   }

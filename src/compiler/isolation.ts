@@ -13,6 +13,8 @@ export interface SideSelection {
   readonly grants: readonly Grant[];
   /** An ingress grant names a port, so the rule set also depends on the pod's own container ports. */
   readonly ownPorts: boolean;
+  /** Only audited policies select the pod for this direction (DirectionState.audit). */
+  readonly audit: boolean;
   /** Identifies the policy list within one policy generation. */
   readonly key: string;
 }
@@ -37,6 +39,8 @@ export class PolicySelection {
   constructor(
     policies: readonly NetworkPolicy[],
     private readonly grantsOf: (p: NetworkPolicy) => PolicyGrants,
+    /** `--enforcement audit`: every policy counts as audited. */
+    private readonly auditAll = false,
   ) {
     const sorted = [...policies].sort((a, b) => compareIds(policyId(a), policyId(b)));
     for (const p of sorted) {
@@ -54,11 +58,11 @@ export class PolicySelection {
         selectorMatches(p.podSelector, pod.labels),
       );
       hit = {
-        ingress: this.side(
+        ingress: this.enforcedOrAudited(
           'ingress',
           selected.filter((p) => p.ingressEnabled),
         ),
-        egress: this.side(
+        egress: this.enforcedOrAudited(
           'egress',
           selected.filter((p) => p.egressEnabled),
         ),
@@ -68,14 +72,24 @@ export class PolicySelection {
     return hit;
   }
 
-  private side(direction: Direction, policies: NetworkPolicy[]): SideSelection {
+  /**
+   * Enforced policies decide alone when there are any; otherwise the audited
+   * ones are judged, with their denies turned into "would deny".
+   */
+  private enforcedOrAudited(direction: Direction, policies: NetworkPolicy[]): SideSelection {
+    const enforced = this.auditAll ? [] : policies.filter((p) => p.enforcement !== 'audit');
+    if (enforced.length > 0) return this.side(direction, enforced, false);
+    return this.side(direction, policies, policies.length > 0);
+  }
+
+  private side(direction: Direction, policies: NetworkPolicy[], audit: boolean): SideSelection {
     const ids = policies.map(policyId);
-    const key = `${direction}\n${ids.join('\n')}`;
+    const key = `${direction}${audit ? ' audit' : ''}\n${ids.join('\n')}`;
     let side = this.sides.get(key);
     if (side === undefined) {
       const grants = policies.flatMap((p) => this.grantsOf(p)[direction]);
       const ownPorts = direction === 'ingress' && grants.some((g) => g.port?.kind === 'named');
-      side = { direction, policies, ids, grants, ownPorts, key };
+      side = { direction, policies, ids, grants, ownPorts, audit, key };
       this.sides.set(key, side);
     }
     return side;

@@ -109,6 +109,6 @@ export class NodeState {
 }
 
 function directionState(side: SideSelection, ruleSet: RuleSet | undefined): DirectionState {
-  if (ruleSet === undefined) return { isolated: false, policies: [], ruleSet: undefined };
-  return { isolated: true, policies: side.ids, ruleSet: ruleSet.key };
+  if (ruleSet === undefined) return { isolated: false, policies: [], ruleSet: undefined, audit: false };
+  return { isolated: true, policies: side.ids, ruleSet: ruleSet.key, audit: side.audit };
 }

@@ -2,15 +2,20 @@ import type { ClusterSnapshot, Pod } from '../model/k8s.js';
 import type { CompiledPolicy } from '../model/compiled.js';
 import { compile, podId } from './compile.js';
 import { compareIds, isPolicyPod } from './isolation.js';
-import { evaluateFlow, type FlowProtocol } from './verdict.js';
+import { evaluateFlow, type FlowProtocol, type FlowVerdict } from './verdict.js';
 
 /** The `sluice simulate --output json` shape; `sluice lab probe` prints the same. */
 export interface ReachabilityMatrix {
   readonly port: number;
   readonly protocol: FlowProtocol;
   readonly pods: readonly string[];
-  /** `allowed[i][j]`: traffic from pods[i] to pods[j] is allowed by both sides. */
+  /** `allowed[i][j]`: traffic from pods[i] to pods[j] passes both sides (audited denies pass). */
   readonly allowed: readonly (readonly boolean[])[];
+  /**
+   * `wouldDeny[i][j]`: it passes only because the sides that would deny it
+   * are audited (FlowVerdict.wouldDeny). Present only when some cell is.
+   */
+  readonly wouldDeny?: readonly (readonly boolean[])[];
 }
 
 /**
@@ -38,12 +43,16 @@ export function reachability(
   model: CompiledPolicy = compile(snapshot),
 ): ReachabilityMatrix {
   const pods = matrixPods(snapshot);
-  const allowed = pods.map((from) =>
-    pods.map((to) => {
-      if (from === to) return true;
+  const verdicts = pods.map((from) =>
+    pods.map((to): Pick<FlowVerdict, 'allowed' | 'wouldDeny'> => {
+      if (from === to) return { allowed: true, wouldDeny: false };
       const pair = addressPair(from.ips, to.ips);
-      return pair !== undefined && evaluateFlow(model, { src: pair[0], dst: pair[1], protocol, port }).allowed;
+      if (pair === undefined) return { allowed: false, wouldDeny: false };
+      return evaluateFlow(model, { src: pair[0], dst: pair[1], protocol, port });
     }),
   );
-  return { port, protocol, pods: pods.map(podId), allowed };
+  const allowed = verdicts.map((row) => row.map((v) => v.allowed));
+  const wouldDeny = verdicts.map((row) => row.map((v) => v.wouldDeny));
+  const matrix = { port, protocol, pods: pods.map(podId), allowed };
+  return wouldDeny.some((row) => row.includes(true)) ? { ...matrix, wouldDeny } : matrix;
 }

@@ -27,21 +27,42 @@ export interface SideVerdict {
   /** The local endpoint judging this side, if any. */
   readonly endpoint: string | undefined;
   readonly isolated: boolean;
+  /**
+   * The packet passes this side: not isolated, a rule allows it, or the side
+   * is audited (then `wouldDeny` says whether its rules allow it).
+   */
   readonly allowed: boolean;
-  /** The rule that allows it, when isolated and allowed. */
+  /** The rule that allows it, when isolated and a rule does. */
   readonly reason: Provenance | undefined;
   /** Policies selecting the endpoint for this direction. */
   readonly policies: readonly string[];
   /** Peer class the other address fell into (isolated sides only). */
   readonly peerClass: string | undefined;
+  /** Isolated by audited policies only (DirectionState.audit): this side never drops. */
+  readonly audit: boolean;
+  /** Audited, and no rule of `policies` allows the packet: it passes, reported as "would deny". */
+  readonly wouldDeny: boolean;
 }
 
+/**
+ * `would-deny`: the packet passes, but an audited direction's rules do not
+ * allow it. An enforced side that denies makes it `denied` whatever the
+ * other side's audit says.
+ */
+export type FlowOutcome = 'allowed' | 'denied' | 'would-deny';
+
 export interface FlowVerdict {
+  /** The packet passes: both sides let it through (an audited side always does). */
   readonly allowed: boolean;
   /** True when source and destination are the same pod: never policed. */
   readonly self: boolean;
   readonly egress: SideVerdict;
   readonly ingress: SideVerdict;
+  readonly outcome: FlowOutcome;
+  /** `allowed`, but an audited side's rules do not allow it (`outcome === 'would-deny'`). */
+  readonly wouldDeny: boolean;
+  /** The audited policies that would deny it (every would-deny side's `policies`), sorted; empty otherwise. */
+  readonly wouldDenyBy: readonly string[];
 }
 
 interface Index {
@@ -125,6 +146,20 @@ function findTuple(rs: RuleSet, peerClass: string, flow: Flow): AllowTuple | und
   return undefined;
 }
 
+/** A side that imposes nothing: no local endpoint, or one not isolated for the direction. */
+function openSide(endpoint: string | undefined): SideVerdict {
+  return {
+    endpoint,
+    isolated: false,
+    allowed: true,
+    reason: undefined,
+    policies: [],
+    peerClass: undefined,
+    audit: false,
+    wouldDeny: false,
+  };
+}
+
 function judge(
   model: CompiledPolicy,
   endpoint: Endpoint | undefined,
@@ -132,44 +167,39 @@ function judge(
   other: string,
   flow: Flow,
 ): SideVerdict {
-  if (endpoint === undefined) {
-    return {
-      endpoint: undefined,
-      isolated: false,
-      allowed: true,
-      reason: undefined,
-      policies: [],
-      peerClass: undefined,
-    };
-  }
+  if (endpoint === undefined) return openSide(undefined);
   const state = endpoint[direction];
-  if (!state.isolated || state.ruleSet === undefined) {
-    return {
-      endpoint: endpoint.pod,
-      isolated: false,
-      allowed: true,
-      reason: undefined,
-      policies: [],
-      peerClass: undefined,
-    };
-  }
+  if (!state.isolated || state.ruleSet === undefined) return openSide(endpoint.pod);
   const rs = indexOf(model).ruleSets.get(state.ruleSet);
   const peerClass = peerClassOf(model, other);
   const tuple = rs === undefined ? undefined : findTuple(rs, peerClass, flow);
   return {
     endpoint: endpoint.pod,
     isolated: true,
-    allowed: tuple !== undefined,
+    allowed: tuple !== undefined || state.audit,
     reason: tuple?.provenance[0],
     policies: state.policies,
     peerClass,
+    audit: state.audit,
+    wouldDeny: tuple === undefined && state.audit,
   };
+}
+
+/** Both sides' verdicts combined: a real deny on either side wins over the other's audit. */
+function combine(egress: SideVerdict, ingress: SideVerdict): FlowVerdict {
+  const allowed = egress.allowed && ingress.allowed;
+  const deniers = [egress, ingress].filter((s) => s.wouldDeny);
+  const wouldDeny = allowed && deniers.length > 0;
+  const wouldDenyBy = wouldDeny ? [...new Set(deniers.flatMap((s) => s.policies))].sort() : [];
+  const outcome: FlowOutcome = !allowed ? 'denied' : wouldDeny ? 'would-deny' : 'allowed';
+  return { allowed, self: false, egress, ingress, outcome, wouldDeny, wouldDenyBy };
 }
 
 /**
  * Evaluates one flow against the compiled model exactly as a datapath must:
  * the source's egress and the destination's ingress must both allow it.
- * Addresses owned by no local endpoint impose nothing on their side.
+ * Addresses owned by no local endpoint impose nothing on their side. An
+ * audited side lets what its rules do not allow pass, as "would deny".
  */
 export function evaluateFlow(model: CompiledPolicy, flow: Flow): FlowVerdict {
   const idx = indexOf(model);
@@ -178,8 +208,8 @@ export function evaluateFlow(model: CompiledPolicy, flow: Flow): FlowVerdict {
   const egress = judge(model, src, 'egress', flow.dst, flow);
   const ingress = judge(model, dst, 'ingress', flow.src, flow);
   if (src !== undefined && src === dst) {
-    const open = (s: SideVerdict): SideVerdict => ({ ...s, allowed: true, reason: undefined });
-    return { allowed: true, self: true, egress: open(egress), ingress: open(ingress) };
+    const open = (s: SideVerdict): SideVerdict => ({ ...s, allowed: true, reason: undefined, wouldDeny: false });
+    return { ...combine(open(egress), open(ingress)), self: true };
   }
-  return { allowed: egress.allowed && ingress.allowed, self: false, egress, ingress };
+  return combine(egress, ingress);
 }

@@ -3,7 +3,7 @@
  * compiled model and the node's facts, and makes the kernel enforce exactly
  * that; it knows nothing of Kubernetes objects.
  */
-import type { CompiledPolicy } from '../model/compiled.js';
+import type { CompiledPolicy, Direction } from '../model/compiled.js';
 
 export const DATAPATH_KINDS = ['ebpf', 'iptables'] as const;
 export type DatapathKind = (typeof DATAPATH_KINDS)[number];
@@ -31,6 +31,18 @@ export interface ApplyStats {
   readonly sizes: Readonly<Record<string, number>>;
 }
 
+/**
+ * Packets an audited direction of a local endpoint let through that its rule
+ * set does not allow (DirectionState.audit), counted by the kernel since the
+ * endpoint was programmed. Kernel counters: exact, not rate-limited.
+ */
+export interface WouldDenyCount {
+  /** `namespace/name` of the endpoint. */
+  readonly pod: string;
+  readonly direction: Direction;
+  readonly packets: number;
+}
+
 export interface Datapath {
   readonly kind: DatapathKind;
   /**
@@ -44,4 +56,9 @@ export interface Datapath {
   cleanup(): Promise<void>;
   /** Releases file descriptors and timers; enforcement stays in the kernel. */
   close(): Promise<void>;
+  /**
+   * Would-deny counters of the endpoints the last apply programmed, one row
+   * per audited direction (a row with 0 packets included).
+   */
+  wouldDeny(): Promise<readonly WouldDenyCount[]>;
 }

@@ -65,6 +65,15 @@ export interface DirectionState {
   readonly policies: readonly string[];
   /** Key into `CompiledPolicy.ruleSets`; undefined when not isolated. */
   readonly ruleSet: string | undefined;
+  /**
+   * Isolated by audited policies only (`sluice.io/enforcement: audit`, or
+   * the agent's `--enforcement audit`): a packet the rule set does not allow
+   * passes and is reported as "would deny" for `policies`. An enforced policy
+   * selecting the pod for this direction makes it false, and then only
+   * enforced policies are in `policies` and the rule set: audited allows
+   * never widen what is enforced.
+   */
+  readonly audit: boolean;
 }
 
 export interface Endpoint {

@@ -90,7 +90,17 @@ export interface NetworkPolicy {
   readonly egressEnabled: boolean;
   readonly ingress: readonly Rule[];
   readonly egress: readonly Rule[];
+  /**
+   * From the annotation `sluice.io/enforcement` (ENFORCEMENT_ANNOTATION):
+   * `audit` judges like any policy but lets what it alone would deny pass,
+   * reported as "would deny". Absent: `enforce`.
+   */
+  readonly enforcement: Enforcement;
 }
+
+export type Enforcement = 'enforce' | 'audit';
+export const ENFORCEMENTS: readonly Enforcement[] = ['enforce', 'audit'];
+export const ENFORCEMENT_ANNOTATION = 'sluice.io/enforcement';
 
 /** Everything the compiler reads. */
 export interface ClusterSnapshot {

@@ -2,6 +2,7 @@
  * NetworkPolicy spec: strict (an unknown field is an error) and defaulted
  * exactly as the API server defaults it.
  */
+import { ENFORCEMENT_ANNOTATION, ENFORCEMENTS, type Enforcement } from '../model/k8s.js';
 import type { LabelSelector, NetworkPolicy, Peer, PortSpec, Rule } from '../model/k8s.js';
 import { readIpBlock } from './ipblock.js';
 import { readPolicyPort } from './policy-port.js';
@@ -11,7 +12,29 @@ import { fieldPath, indexPath, type JsonRecord, type Reader } from './yaml-read.
 type PolicyType = 'Ingress' | 'Egress';
 const POLICY_TYPES: readonly PolicyType[] = ['Ingress', 'Egress'];
 
-export function readPolicySpec(r: Reader, value: unknown, namespace: string, name: string): NetworkPolicy {
+/**
+ * `sluice.io/enforcement: audit|enforce` in metadata.annotations. Any other
+ * value is warned about and enforced: a typo must not turn enforcement off.
+ */
+export function readEnforcement(r: Reader, metadata: JsonRecord): Enforcement {
+  const annotations = metadata['annotations'];
+  if (annotations === undefined || annotations === null) return 'enforce';
+  const field = `metadata.annotations["${ENFORCEMENT_ANNOTATION}"]`;
+  const value = r.record(annotations, 'metadata.annotations')[ENFORCEMENT_ANNOTATION];
+  if (value === undefined) return 'enforce';
+  const text = r.string(value, field);
+  if ((ENFORCEMENTS as readonly string[]).includes(text)) return text as Enforcement;
+  r.warn(`${field}: "${text}" is not an enforcement (valid: ${ENFORCEMENTS.join(', ')}); the policy is enforced`);
+  return 'enforce';
+}
+
+export function readPolicySpec(
+  r: Reader,
+  value: unknown,
+  namespace: string,
+  name: string,
+  enforcement: Enforcement = 'enforce',
+): NetworkPolicy {
   const spec = r.record(value, 'spec');
   r.onlyKeys(spec, ['podSelector', 'policyTypes', 'ingress', 'egress'], 'spec');
   // "podSelector selects the pods to which this NetworkPolicy object applies
@@ -28,7 +51,7 @@ export function readPolicySpec(r: Reader, value: unknown, namespace: string, nam
   if (!egressEnabled && egress.length > 0) {
     r.warn('spec.egress has rules but spec.policyTypes does not include Egress: they have no effect');
   }
-  return { namespace, name, podSelector, ingressEnabled, egressEnabled, ingress, egress };
+  return { namespace, name, podSelector, ingressEnabled, egressEnabled, ingress, egress, enforcement };
 }
 
 /**

@@ -15,7 +15,7 @@
  * normalize-policy.ts.
  */
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
-import { readPolicySpec } from './normalize-policy.js';
+import { readEnforcement, readPolicySpec } from './normalize-policy.js';
 import { readPod } from './normalize-pod.js';
 import { readLabels } from './selector.js';
 import { indexPath, isRecord, Reader, type JsonRecord, type ManifestWarning } from './yaml-read.js';
@@ -104,7 +104,11 @@ function readObject(r: Reader, map: JsonRecord, inherited: Inherited | undefined
       if (apiVersion === 'extensions/v1beta1') {
         named.warn('apiVersion extensions/v1beta1 is deprecated for NetworkPolicy; read as networking.k8s.io/v1');
       }
-      return { kind, id: meta.id, value: readPolicySpec(named, map['spec'], meta.namespace, meta.name) };
+      return {
+        kind,
+        id: meta.id,
+        value: readPolicySpec(named, map['spec'], meta.namespace, meta.name, readEnforcement(named, meta.metadata)),
+      };
   }
 }
 

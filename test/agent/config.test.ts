@@ -36,6 +36,7 @@ test('readAgentConfig: defaults', () => {
       manifests: undefined,
       kubeconfig: undefined,
       datapath: 'auto',
+      enforcement: 'policy',
       debounceMs: 100,
       idleGcMs: 2000,
       smallHeap: true,
@@ -67,6 +68,7 @@ test('readAgentConfig: environment variables stand in for flags; flags win', () 
     SLUICE_SERVICE_CIDRS: '10.96.0.0/12,fd00:96::/108',
     SLUICE_CLEANUP_ON_EXIT: 'true',
     SLUICE_CT_ENTRIES: '65536',
+    SLUICE_ENFORCEMENT: 'audit',
   };
   const config = readAgentConfig(parseFlags(agentCommand, ['--datapath', 'ebpf'], env).values);
   assert.equal(config.nodeName, 'from-env');
@@ -76,6 +78,11 @@ test('readAgentConfig: environment variables stand in for flags; flags win', () 
   assert.deepEqual(config.serviceCidrs, ['10.96.0.0/12', 'fd00:96::/108']);
   assert.equal(config.cleanupOnExit, true);
   assert.equal(config.ctEntries, 65536);
+  assert.equal(config.enforcement, 'audit');
+});
+
+test('readAgentConfig: --enforcement takes policy or audit only', () => {
+  assert.throws(() => parseFlags(agentCommand, ['--enforcement', 'enforce'], {}), /enforcement/);
 });
 
 test('readAgentConfig: the node name defaults to the hostname', async () => {

@@ -1,5 +1,5 @@
 /** Fakes for agent tests: a Source driven by the test, a Datapath that records applies. */
-import type { ApplyStats, Datapath, NodeContext } from '../../src/datapath/types.js';
+import type { ApplyStats, Datapath, NodeContext, WouldDenyCount } from '../../src/datapath/types.js';
 import type { CompiledPolicy } from '../../src/model/compiled.js';
 import type { Pod } from '../../src/model/k8s.js';
 import type { NormalizedObject, Source, SourceEvent, SourceListener } from '../../src/source/types.js';
@@ -58,6 +58,11 @@ export class FakeDatapath implements Datapath {
   }
   async close(): Promise<void> {
     this.closed = true;
+  }
+  /** What wouldDeny returns: set by a test. */
+  wouldDenyRows: WouldDenyCount[] = [];
+  async wouldDeny(): Promise<readonly WouldDenyCount[]> {
+    return this.wouldDenyRows;
   }
 }
 

@@ -22,6 +22,14 @@ metadata: {name: ${name}, labels: ${JSON.stringify(labels)}}
  * shop/web-in: isolates app=web for ingress; allows TCP/8080 from pods with
  * `podLabels` and/or namespaces with `nsLabels` (neither: deny all).
  */
+/** `webPolicy` with `sluice.io/enforcement: <enforcement>` in its metadata. */
+export function annotatedWebPolicy(enforcement: string, podLabels?: Labels): string {
+  return webPolicy(podLabels).replace(
+    'metadata: {name: web-in, namespace: shop}',
+    `metadata: {name: web-in, namespace: shop, annotations: {sluice.io/enforcement: ${enforcement}}}`,
+  );
+}
+
 export function webPolicy(podLabels: Labels | undefined, nsLabels?: Labels): string {
   const peer: string[] = [];
   if (podLabels !== undefined) peer.push(`podSelector: {matchLabels: ${JSON.stringify(podLabels)}}`);

@@ -5,8 +5,8 @@ import { diffEndpoints, diffPolicies } from '../../src/agent/model-diff.js';
 import type { DirectionState, Endpoint } from '../../src/model/compiled.js';
 import { cluster, ingress, policy, rule } from '../compiler/builders.js';
 
-const open: DirectionState = { isolated: false, policies: [], ruleSet: undefined };
-const iso = (p: string, rs = 'rs1'): DirectionState => ({ isolated: true, policies: [p], ruleSet: rs });
+const open: DirectionState = { isolated: false, policies: [], ruleSet: undefined, audit: false };
+const iso = (p: string, rs = 'rs1'): DirectionState => ({ isolated: true, policies: [p], ruleSet: rs, audit: false });
 const ep = (pod: string, ips: string[], over: Partial<Endpoint> = {}): Endpoint => ({
   pod,
   ips,

@@ -113,6 +113,8 @@ export const ingress =
 export const egress =
   (...rules: Rule[]): PolicyTweak =>
   (p) => ({ ...p, egressEnabled: true, egress: rules });
+/** `sluice.io/enforcement: audit`. */
+export const audited: PolicyTweak = (p) => ({ ...p, enforcement: 'audit' });
 export const selecting =
   (s: LabelSelector): PolicyTweak =>
   (p) => ({ ...p, podSelector: s });
@@ -128,6 +130,7 @@ export function policy(id: string, ...tweaks: PolicyTweak[]): NetworkPolicy {
     egressEnabled: false,
     ingress: [],
     egress: [],
+    enforcement: 'enforce',
   };
   for (const t of tweaks) p = t(p);
   return p;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { BpfError } from '../../src/util/errors.js';
-import { DIRECTION, MAPS, event, eventLimit, statsIndex, statsValue } from '../../src/datapath/ebpf/layout.js';
+import { DIRECTION, MAPS, REASON, event, eventLimit, statsIndex, statsValue } from '../../src/datapath/ebpf/layout.js';
+import { wouldDenyValue } from '../../src/datapath/ebpf/layout.js';
 import { mapLookupPerCpu, mapUpdate } from '../../src/datapath/ebpf/map-ops.js';
 import { BpfObject } from '../../src/datapath/ebpf/object.js';
 import { RingBufferReader } from '../../src/datapath/ebpf/ringbuf.js';
@@ -69,6 +70,36 @@ test('deny events are rate limited per CPU', { skip }, (t) => {
   const limits = mapLookupPerCpu(fx.map(MAPS.eventLimit), u32(0), eventLimit.size) ?? [];
   const suppressed = limits.map((b) => eventLimit.decode(b).suppressed).reduce((a, b) => a + b, 0n);
   assert.equal(suppressed, 3n);
+});
+
+test('would-deny events share the deny token bucket; the would-deny counter is exact', { skip }, (t) => {
+  const fx = new Fixture();
+  t.after(() => fx.dispose());
+  fx.fill({ endpoints: [{ ip: A, id: 1, isolated: ['ingress'], audit: ['ingress'], ingress: 10 }] });
+  fx.setConfig({ flags: 0, policyGen: 0, eventsPerSec: 1, eventsBurst: 2 });
+  let seen = 0;
+  const reader = new RingBufferReader(fx.map(MAPS.events).fd, (data) => {
+    assert.equal(event.decode(data).reason, REASON.wouldDeny);
+    seen++;
+  });
+  t.after(() => reader.close());
+  const flows = 10;
+  // Distinct flows (source ports): each is a new flow, judged, would-deny; runs may land on any CPU.
+  for (let i = 0; i < flows; i++) {
+    const pkt = packet({ src: '192.168.1.1', dst: A, proto: PROTO.tcp, sport: 41000 + i, dport: 22 });
+    assert.equal(progTestRun(fx.toPod, pkt).retval, 0, 'TC_ACT_OK: a would-deny passes');
+  }
+  reader.consume();
+  const limits = mapLookupPerCpu(fx.map(MAPS.eventLimit), u32(0), eventLimit.size) ?? [];
+  const suppressed = Number(limits.map((b) => eventLimit.decode(b).suppressed).reduce((a, b) => a + b, 0n));
+  assert.equal(seen + suppressed, flows);
+  assert.ok(seen <= 2 * limits.length, `${seen} events past a burst of 2 per CPU`);
+  const counted = (
+    mapLookupPerCpu(fx.map(MAPS.wouldDeny), u32(statsIndex(1, DIRECTION.ingress)), wouldDenyValue.size) ?? []
+  )
+    .map((b) => wouldDenyValue.decode(b).packets)
+    .reduce((a, b) => a + b, 0n);
+  assert.equal(counted, BigInt(flows));
 });
 
 const errorCases: { name: string; run: (fx: Fixture) => void; code: string; match: RegExp }[] = [

@@ -20,6 +20,8 @@ export interface EndpointRow {
   readonly ip: string;
   readonly id: number;
   readonly isolated?: readonly Dir[];
+  /** Directions judged in audit mode (their denies pass as would-deny). */
+  readonly audit?: readonly Dir[];
   readonly ingress?: number;
   readonly egress?: number;
 }
@@ -100,6 +102,8 @@ export class Fixture {
     const flags =
       (iso.includes('ingress') ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
       (iso.includes('egress') ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
+      ((e.audit ?? []).includes('ingress') ? L.ENDPOINT_FLAGS.ingressAudit : 0) |
+      ((e.audit ?? []).includes('egress') ? L.ENDPOINT_FLAGS.egressAudit : 0) |
       L.ENDPOINT_FLAGS.ingressTrie |
       L.ENDPOINT_FLAGS.egressTrie |
       L.ENDPOINT_FLAGS.ingressAnyPeer |

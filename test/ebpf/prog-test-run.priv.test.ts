@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { CONFIG_FLAGS, MAPS, PEER_CLASS, REASON, event, type VerdictEvent } from '../../src/datapath/ebpf/layout.js';
+import * as L from '../../src/datapath/ebpf/layout.js';
+import { mapLookupPerCpu } from '../../src/datapath/ebpf/map-ops.js';
 import { RingBufferReader } from '../../src/datapath/ebpf/ringbuf.js';
 import { progTestRun } from '../../src/datapath/ebpf/test-run.js';
 import { Fixture, type MapSetup, type TupleRow } from './fixture.js';
@@ -38,6 +40,13 @@ const tcp = (src: string, dst: string, dport: number, sport = 40000): PacketSpec
   dport,
 });
 const ack = (spec: PacketSpec): PacketSpec => ({ ...spec, tcpFlags: TCP.ack });
+/** sluice_would_deny of one endpoint direction, summed over CPUs. */
+function wouldDenyPackets(fx: Fixture, endpointId: number, dir: 'ingress' | 'egress'): number {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(L.statsIndex(endpointId, L.DIRECTION[dir]));
+  const slots = mapLookupPerCpu(fx.map(L.MAPS.wouldDeny), key, L.wouldDenyValue.size) ?? [];
+  return slots.reduce((n, s) => n + Number(L.wouldDenyValue.decode(s).packets), 0);
+}
 const udp = (src: string, dst: string, dport: number): PacketSpec => ({
   src,
   dst,
@@ -99,6 +108,26 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     steps: [
       { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT, reason: 'noPolicy' },
       { prog: 'to', pkt: ping(EXT, A), want: SHOT, reason: 'noPolicy' },
+    ],
+  },
+  {
+    name: 'audited ingress: what no tuple allows passes as would-deny, counted once per flow, cut once enforced',
+    setup: {
+      endpoints: [{ ip: A, id: 1, isolated: ['ingress'], audit: ['ingress'], ingress: 10 }],
+      tuples: [allowIn(0, PROTO.tcp, [80, 80])],
+    },
+    steps: [
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT, A, 81), want: OK, reason: 'wouldDeny', note: 'no tuple: would deny' },
+      { act: (fx) => assert.equal(wouldDenyPackets(fx, 1, 'ingress'), 1) },
+      { prog: 'from', pkt: reverse(tcp(EXT, A, 81), TCP.ack), want: OK, note: 'reply' },
+      { prog: 'to', pkt: ack(tcp(EXT, A, 81)), want: OK, note: 'established: ct' },
+      { act: (fx) => assert.equal(wouldDenyPackets(fx, 1, 'ingress'), 1, 'counted once per flow') },
+      { act: (fx) => fx.endpoint({ ip: A, id: 1, isolated: ['ingress'], ingress: 10 }) },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 6, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'to', pkt: ack(tcp(EXT, A, 81)), want: SHOT, reason: 'revalidateDeny', note: 'enforced: cut' },
+      { prog: 'to', pkt: tcp(EXT, A, 82), want: SHOT, reason: 'noPolicy', note: 'enforced: new flow' },
+      { act: (fx) => assert.equal(wouldDenyPackets(fx, 1, 'ingress'), 1) },
     ],
   },
   {

@@ -141,7 +141,7 @@ for (const c of segmentCases) {
   });
 }
 
-/** A hand-built model with `n` isolated endpoints, each allowed TCP/80 from one peer pod. */
+/** A hand-built model with `n` isolated endpoints, each allowed TCP/80 from one peer pod; every other one's ingress audited. */
 function scaled(n: number): CompiledPolicy {
   const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   return {
@@ -149,8 +149,8 @@ function scaled(n: number): CompiledPolicy {
     endpoints: Array.from({ length: n }, (_, i) => ({
       pod: `x/p${i}`,
       ips: [ip(i + 1)],
-      ingress: { isolated: true, policies: ['x/np'], ruleSet: `r${i % 50}` },
-      egress: { isolated: true, policies: ['x/np'], ruleSet: `r${i % 50}` },
+      ingress: { isolated: true, policies: ['x/np'], ruleSet: `r${i % 50}`, audit: i % 2 === 1 },
+      egress: { isolated: true, policies: ['x/np'], ruleSet: `r${i % 50}`, audit: false },
     })),
     ruleSets: Array.from({ length: 50 }, (_, r) => ({
       key: `r${r}`,
@@ -166,7 +166,7 @@ function scaled(n: number): CompiledPolicy {
 }
 
 for (const mode of ['netnet', 'expand'] as PortAgnostic[]) {
-  test(`rule count is the same for 10, 1,000 and 10,000 endpoints (${mode})`, () => {
+  test(`rule count is the same for 10, 1,000 and 10,000 endpoints, half of them audited (${mode})`, () => {
     const counts = [10, 1000, 10000].map((n) => {
       const plan = planIptables(scaled(n), node, { generation: 'a', portAgnostic: mode });
       return [plan.ruleCount[4], plan.ruleCount[6]];
@@ -179,10 +179,10 @@ for (const mode of ['netnet', 'expand'] as PortAgnostic[]) {
 test('set names are readable, within 31 characters, one generation per plan', () => {
   const plan = planIptables(scaled(3), node, { generation: 'b', portAgnostic: 'netnet' });
   for (const s of plan.sets) {
-    assert.match(s.name, /^sluice-(host|(ingress|egress)-(iso|any|tcp|udp|sctp|port))-v[46]-b$/);
+    assert.match(s.name, /^sluice-(host|(ingress|egress)-(iso|audit|any|tcp|udp|sctp|port))-v[46]-b$/);
     assert.ok(s.name.length <= 31 - '-tmp'.length, s.name);
   }
-  assert.equal(plan.sets.length, 2 * (1 + 2 * 6));
+  assert.equal(plan.sets.length, 2 * (1 + 2 * 7));
 });
 
 test('rules: only SLUICE chains, each jump written once and only when missing', () => {

@@ -192,5 +192,6 @@ export function randomPolicy(r: Random, i: number, cluster: ClusterContext): Net
     egressEnabled,
     ingress: rules(ingressEnabled),
     egress: rules(egressEnabled),
+    enforcement: 'enforce',
   };
 }

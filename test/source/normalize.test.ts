@@ -30,6 +30,9 @@ const withPort = (port: string): string => inRule(`{ports: [${port}]}`);
 const podY = (spec: string, status: string, metadata = '{name: p, namespace: x}'): string =>
   `apiVersion: v1\nkind: Pod\nmetadata: ${metadata}\nspec: ${spec}\nstatus: ${status}\n`;
 const ipsOf = (status: string): string => podY('{}', status);
+/** A policy in namespace x with these `metadata.annotations` (a YAML flow mapping). */
+const annotated = (annotations: string): string =>
+  `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: x, annotations: ${annotations}}\nspec: {podSelector: {}}\n`;
 
 // ---- builders for expected values ------------------------------------------
 
@@ -74,6 +77,7 @@ const rule0: Pick = (o): Rule | undefined => policyOf(o).ingress[0];
 const peers0: Pick = (o) => policyOf(o).ingress[0]?.peers;
 const ports0: Pick = (o) => policyOf(o).ingress[0]?.ports;
 const podSel: Pick = (o) => policyOf(o).podSelector;
+const enforcement: Pick = (o) => policyOf(o).enforcement;
 const field =
   (key: string): Pick =>
   (o) =>
@@ -574,6 +578,54 @@ const cases: Case[] = [
     name: 'unknown field in ipBlock',
     yaml: fromPeer('{ipBlock: {cidr: 10.0.0.0/8, excepts: []}}'),
     wantError: names('x/np', 'spec.ingress[0].from[0].ipBlock.excepts', 'unknown field'),
+  },
+
+  // --- the sluice.io/enforcement annotation ---
+  { name: 'no annotations: enforced', yaml: np('{podSelector: {}}'), pick: enforcement, want: 'enforce' },
+  { name: 'annotations: null: enforced', yaml: annotated('null'), pick: enforcement, want: 'enforce' },
+  {
+    name: 'other annotations only: enforced',
+    yaml: annotated('{team: shop, "sluice.io/other": audit}'),
+    pick: enforcement,
+    want: 'enforce',
+  },
+  {
+    name: 'sluice.io/enforcement: audit',
+    yaml: annotated('{"sluice.io/enforcement": audit}'),
+    pick: enforcement,
+    want: 'audit',
+  },
+  {
+    name: 'sluice.io/enforcement: enforce',
+    yaml: annotated('{"sluice.io/enforcement": enforce}'),
+    pick: enforcement,
+    want: 'enforce',
+  },
+  {
+    name: 'a bogus enforcement is warned about and enforced',
+    yaml: annotated('{"sluice.io/enforcement": dry-run}'),
+    pick: enforcement,
+    want: 'enforce',
+    wantWarnings: [
+      /sluice\.io\/enforcement.*"dry-run" is not an enforcement \(valid: enforce, audit\); the policy is enforced/,
+    ],
+  },
+  {
+    name: 'enforcement values are case-sensitive: Audit is warned about and enforced',
+    yaml: annotated('{"sluice.io/enforcement": Audit}'),
+    pick: enforcement,
+    want: 'enforce',
+    wantWarnings: [/"Audit" is not an enforcement/],
+  },
+  {
+    name: 'an enforcement that is not a string',
+    yaml: annotated('{"sluice.io/enforcement": true}'),
+    wantError: names('x/np', 'metadata.annotations["sluice.io/enforcement"]', 'must be a string'),
+  },
+  {
+    name: 'annotations not a mapping',
+    yaml: annotated('[audit]'),
+    wantError: names('x/np', 'metadata.annotations', 'must be a mapping'),
   },
 
   // --- selectors ---

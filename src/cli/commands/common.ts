@@ -1,5 +1,6 @@
+import type { CompileOptions } from '../../compiler/compile.js';
 import { UsageError } from '../../util/errors.js';
-import type { CommandDef } from '../flags.js';
+import type { CommandDef, FlagDef, FlagValues } from '../flags.js';
 import type { Io } from '../io.js';
 
 export function requirePaths(cmd: CommandDef, paths: string[]): string[] {
@@ -26,4 +27,23 @@ export function reportWarnings(warnings: readonly Warning[], io: Io): void {
     const where = [w.file, w.object].filter((x) => x !== undefined && x !== '').join(': ');
     io.err(`warning: ${where === '' ? '' : `${where}: `}${w.message}\n`);
   }
+}
+
+/**
+ * `--enforcement` of simulate and explain, the same modes as the agent's
+ * flag, so an offline answer can match what an agent in audit mode reports.
+ * No environment variable: an offline tool should not pick up the agent's.
+ */
+export const enforcementFlag: FlagDef = {
+  name: 'enforcement',
+  type: 'string',
+  value: 'MODE',
+  choices: ['policy', 'audit'],
+  default: 'policy',
+  help: "audit: every policy only reports what it would deny, as under the agent's --enforcement audit; policy: each policy as its annotation sluice.io/enforcement says",
+};
+
+/** Compile options for the `--enforcement` value: `audit` compiles every policy as audited. */
+export function compileOptionsOf(values: FlagValues): CompileOptions {
+  return values['enforcement'] === 'audit' ? { enforcement: 'audit' } : {};
 }

@@ -7,14 +7,15 @@ import { loadManifestPaths } from '../../source/manifest-files.js';
 import { UsageError } from '../../util/errors.js';
 import { listFlag, stringFlag, type CommandDef, type FlagValues } from '../flags.js';
 import { EXIT, type Io } from '../io.js';
-import { reportWarnings, requirePaths } from './common.js';
+import { compileOptionsOf, enforcementFlag, reportWarnings, requirePaths } from './common.js';
 import ipaddr from 'ipaddr.js';
 
 export const explainCommand: CommandDef = {
   name: 'explain',
   summary:
-    'Explain the verdict for one flow: which policies select each side, and which rule allows it, or that none does.',
-  usage: 'sluice explain -f PATH [-f PATH ...] --from ns/pod|IP --to ns/pod|IP --port N/PROTO [--output text|json]',
+    'Explain the verdict for one flow: which policies select each side, and which rule allows it, or that none does (or, for audited policies, that they would deny it).',
+  usage:
+    'sluice explain -f PATH [-f PATH ...] --from ns/pod|IP --to ns/pod|IP --port N/PROTO [--enforcement policy|audit] [--output text|json]',
   flags: [
     {
       name: 'file',
@@ -39,6 +40,7 @@ export const explainCommand: CommandDef = {
       help: 'destination port and protocol: 80/TCP, 53/UDP, 9/SCTP, or ICMP',
       required: true,
     },
+    enforcementFlag,
     {
       name: 'output',
       short: 'o',
@@ -94,9 +96,17 @@ function sideText(
   if (side.endpoint === undefined) return [`${direction} of ${name}: not a pod sluice enforces; nothing to check`];
   if (!side.isolated)
     return [`${direction} of ${side.endpoint}: not isolated (no policy selects it for ${direction}): allowed`];
-  const head = `${direction} of ${side.endpoint}: isolated by ${side.policies.join(', ')}`;
+  const head = `${direction} of ${side.endpoint}: isolated by ${side.policies.join(', ')}${side.audit ? ' (audit)' : ''}`;
   if (side.reason !== undefined) return [head, `  allowed by ${describeProvenance(side.reason, snapshot.policies)}`];
-  return [head, `  denied: no ${direction} rule of those policies matches this peer and port`];
+  const none = `no ${direction} rule of those policies matches this peer and port`;
+  if (side.wouldDeny) return [head, `  would deny (audit): ${none}; audit lets it pass`];
+  return [head, `  denied: ${none}`];
+}
+
+/** `ALLOWED`, `DENIED`, or `WOULD DENY (audit) by ns/a, ns/b (the packet passes)`. */
+export function outcomeText(v: FlowVerdict): string {
+  if (v.outcome === 'would-deny') return `WOULD DENY (audit) by ${v.wouldDenyBy.join(', ')} (the packet passes)`;
+  return v.allowed ? 'ALLOWED' : 'DENIED';
 }
 
 export function explainText(
@@ -107,7 +117,7 @@ export function explainText(
   what: string,
   snapshot: ClusterSnapshot,
 ): string {
-  const lines = [`${from.label} (${pair[0]}) -> ${to.label} (${pair[1]}) ${what}: ${v.allowed ? 'ALLOWED' : 'DENIED'}`];
+  const lines = [`${from.label} (${pair[0]}) -> ${to.label} (${pair[1]}) ${what}: ${outcomeText(v)}`];
   if (v.self) lines.push('source and destination are the same pod: traffic never leaves it, so no policy applies');
   else
     lines.push(
@@ -125,7 +135,8 @@ export async function runExplain(values: FlagValues, io: Io): Promise<number> {
   const from = party(loaded.snapshot, stringFlag(values, 'from'), 'from');
   const to = party(loaded.snapshot, stringFlag(values, 'to'), 'to');
   const pair = resolvePair(from, to);
-  const verdict = evaluateFlow(compile(loaded.snapshot), { src: pair[0], dst: pair[1], protocol, port });
+  const model = compile(loaded.snapshot, undefined, compileOptionsOf(values));
+  const verdict = evaluateFlow(model, { src: pair[0], dst: pair[1], protocol, port });
   const what = protocol === 'ICMP' ? 'ICMP' : `${protocol}/${port}`;
   if (values['output'] === 'json') {
     const describe = (s: SideVerdict) => ({
@@ -141,6 +152,9 @@ export async function runExplain(values: FlagValues, io: Io): Promise<number> {
         protocol,
         port,
         allowed: verdict.allowed,
+        outcome: verdict.outcome,
+        wouldDeny: verdict.wouldDeny,
+        wouldDenyBy: verdict.wouldDenyBy,
         self: verdict.self,
         egress: describe(verdict.egress),
         ingress: describe(verdict.ingress),

@@ -14,16 +14,16 @@ import { EXIT, type Io } from '../io.js';
 export const monitorCommand: CommandDef = {
   name: 'monitor',
   summary:
-    'Streams verdict events of the eBPF datapath live: drops by default, allows of new flows with --type allow|all. Stops on SIGINT or SIGTERM.',
-  usage: 'sluice monitor [--type drop|allow|all] [--pod NS/NAME] [--output text|json] [--pin-root DIR]',
+    'Streams verdict events of the eBPF datapath live: drops by default, would-denies of audited policies with --type would-deny, allows of new flows with --type allow|all. Stops on SIGINT or SIGTERM.',
+  usage: 'sluice monitor [--type drop|allow|would-deny|all] [--pod NS/NAME] [--output text|json] [--pin-root DIR]',
   flags: [
     {
       name: 'type',
       type: 'string',
       value: 'TYPE',
-      choices: ['drop', 'allow', 'all'],
+      choices: ['drop', 'allow', 'would-deny', 'all'],
       default: 'drop',
-      help: 'which verdicts to show; allow and all turn on allow events in the datapath while running',
+      help: 'which verdicts to show; would-deny: what audited policies let pass that they would deny; allow and all turn on allow events in the datapath while running',
     },
     {
       name: 'pod',
@@ -74,6 +74,8 @@ function signalled(): { promise: Promise<void>; dispose(): void } {
   };
 }
 
+const VERDICT_OF_TYPE: Readonly<Record<string, string>> = { drop: 'DROP', allow: 'ALLOW', 'would-deny': 'WOULD-DENY' };
+
 export async function runMonitor(
   values: FlagValues,
   io: Io,
@@ -90,11 +92,11 @@ export async function runMonitor(
   const signals = deps.stop === undefined ? signalled() : undefined;
   const stream = new EventStream({
     pinRoot,
-    allow: type !== 'drop',
+    allow: type === 'allow' || type === 'all',
+    // Would-denies are reported like denies: they need deny events on.
     drops: type !== 'allow',
     onEvent: (e) => {
-      if (type === 'drop' && e.verdict !== 'DROP') return;
-      if (type === 'allow' && e.verdict !== 'ALLOW') return;
+      if (type !== 'all' && e.verdict !== VERDICT_OF_TYPE[type]) return;
       if (pod !== undefined && e.pod !== pod && e.srcPod !== pod && e.dstPod !== pod) return;
       io.out(json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`);
     },

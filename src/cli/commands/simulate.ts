@@ -1,16 +1,18 @@
+import { compile } from '../../compiler/compile.js';
 import { reachability } from '../../compiler/reachability.js';
 import type { Protocol } from '../../model/k8s.js';
 import { loadManifestPaths } from '../../source/manifest-files.js';
 import { listFlag, stringFlag, type CommandDef, type FlagValues } from '../flags.js';
 import { EXIT, type Io } from '../io.js';
 import { formatMatrixTable } from '../matrix-table.js';
-import { reportWarnings, requirePaths, validPort } from './common.js';
+import { compileOptionsOf, enforcementFlag, reportWarnings, requirePaths, validPort } from './common.js';
 
 export const simulateCommand: CommandDef = {
   name: 'simulate',
   summary:
-    'Print which pods may reach which on one port, from manifests alone (Namespaces, Pods with status.podIP(s), NetworkPolicies). Nothing touches the kernel.',
-  usage: 'sluice simulate -f PATH [-f PATH ...] --port N --protocol TCP|UDP|SCTP [--output json|table]',
+    'Print which pods may reach which on one port, from manifests alone (Namespaces, Pods with status.podIP(s), NetworkPolicies). Pairs that pass only because the policies that would deny them are audited are marked apart. Nothing touches the kernel.',
+  usage:
+    'sluice simulate -f PATH [-f PATH ...] --port N --protocol TCP|UDP|SCTP [--enforcement policy|audit] [--output json|table]',
   flags: [
     {
       name: 'file',
@@ -29,6 +31,7 @@ export const simulateCommand: CommandDef = {
       choices: ['TCP', 'UDP', 'SCTP'],
       default: 'TCP',
     },
+    enforcementFlag,
     {
       name: 'output',
       short: 'o',
@@ -47,7 +50,8 @@ export async function runSimulate(values: FlagValues, io: Io): Promise<number> {
   const protocol = stringFlag(values, 'protocol') as Protocol;
   const loaded = await loadManifestPaths(paths);
   reportWarnings(loaded.warnings, io);
-  const matrix = reachability(loaded.snapshot, protocol, port);
+  const model = compile(loaded.snapshot, undefined, compileOptionsOf(values));
+  const matrix = reachability(loaded.snapshot, protocol, port, model);
   io.out(values['output'] === 'json' ? JSON.stringify(matrix) + '\n' : formatMatrixTable(matrix));
   return EXIT.OK;
 }

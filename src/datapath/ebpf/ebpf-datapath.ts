@@ -8,8 +8,8 @@
 
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 
-import type { CompiledPolicy } from '../../model/compiled.js';
-import type { ApplyStats, Datapath, NodeContext } from '../types.js';
+import { DIRECTIONS, type CompiledPolicy, type Direction } from '../../model/compiled.js';
+import type { ApplyStats, Datapath, NodeContext, WouldDenyCount } from '../types.js';
 import {
   attach,
   detach,
@@ -25,7 +25,7 @@ import { upgradeCtKeys } from './ct-upgrade.js';
 import { assignIds, idsFromNames, type IdState } from './ids.js';
 import * as L from './layout.js';
 import { closeFd } from './libbpf.js';
-import { openPinned, pinFd, type MapRef } from './map-ops.js';
+import { mapLookupPerCpu, openPinned, pinFd, type MapRef } from './map-ops.js';
 import { PlannedMirror, readEntries, writePlan, type PlannedRefs } from './maps.js';
 import { inNetns } from './netns.js';
 import { readNames, removeAttachment, writeAttachment, type NamesState } from './names.js';
@@ -78,6 +78,8 @@ export class EbpfDatapath implements Datapath {
   private ctUpgraded = false;
   /** Ids and attachments as the last apply left them in sluice_names. */
   private known: { ids: IdState; names: NamesState } | undefined;
+  /** Audited directions of the last apply, with their endpoint ids (sluice_would_deny slots). */
+  private audited: readonly { pod: string; direction: Direction; id: number }[] = [];
 
   constructor(private readonly options: EbpfDatapathOptions = {}) {
     this.pinRoot = options.pinRoot ?? '/sys/fs/bpf/sluice';
@@ -100,6 +102,24 @@ export class EbpfDatapath implements Datapath {
     this.obj?.close();
     this.obj = undefined;
     return Promise.resolve();
+  }
+
+  /** sluice_would_deny of the audited directions, summed over CPUs; counts since the endpoint id was assigned. */
+  wouldDeny(): Promise<readonly WouldDenyCount[]> {
+    const obj = this.obj;
+    if (obj === undefined || this.audited.length === 0) return Promise.resolve([]);
+    const ref = mapRef(obj, L.MAPS.wouldDeny);
+    const key = Buffer.alloc(4);
+    return Promise.resolve(
+      this.audited.map(({ pod, direction, id }) => {
+        key.writeUInt32LE(L.statsIndex(id, L.DIRECTION[direction]));
+        let packets = 0n;
+        for (const slot of mapLookupPerCpu(ref, key, L.wouldDenyValue.size) ?? []) {
+          packets += L.wouldDenyValue.decode(slot).packets;
+        }
+        return { pod, direction, packets: Number(packets) };
+      }),
+    );
   }
 
   private applySync(model: CompiledPolicy, node: NodeContext): ApplyStats {
@@ -125,6 +145,13 @@ export class EbpfDatapath implements Datapath {
       upgradeCt();
     });
     this.known = { ids: p.ids, names: { rows: [], attachments: attachments ?? new Map() } };
+    this.audited = model.endpoints.flatMap((ep) =>
+      DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((direction) => ({
+        pod: ep.pod,
+        direction,
+        id: p.ids.endpoint.get(ep.pod) ?? 0,
+      })),
+    );
     this.ctUpgraded = true;
     return stats;
   }

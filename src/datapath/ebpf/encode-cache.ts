@@ -195,6 +195,8 @@ export function endpointEntries(
   const flags =
     (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
     (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
+    (ep.ingress.isolated && ep.ingress.audit ? L.ENDPOINT_FLAGS.ingressAudit : 0) |
+    (ep.egress.isolated && ep.egress.audit ? L.ENDPOINT_FLAGS.egressAudit : 0) |
     lookupFlags;
   return memo(endpointCache, ep, [endpointId, ingressRuleset, egressRuleset, flags], () => {
     const value = L.endpoint.encode({ endpointId, ingressRuleset, egressRuleset, flags });

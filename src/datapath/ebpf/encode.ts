@@ -27,6 +27,7 @@ import ipaddr from 'ipaddr.js';
 
 import {
   ANY_CLASS,
+  DIRECTIONS,
   WORLD_CLASS,
   type AllowTuple,
   type CompiledPolicy,
@@ -282,9 +283,25 @@ export function nameValue(text: string, flags = 0): Buffer {
 /** Name rows of the previous plan by kind, id and name: most are the same from one plan to the next. */
 let nameRows = new Map<string, HexEntry>();
 
-function encodeNames(ids: IdState): Entries {
+/**
+ * The audited policies of each audited endpoint direction (kind audit, id
+ * its sluice_stats index), so that a would-deny event names them.
+ */
+function auditNames(model: CompiledPolicy, ids: IdState): [number, string][] {
+  return model.endpoints.flatMap((ep) =>
+    DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((d): [number, string] => [
+      L.statsIndex(ids.endpoint.get(ep.pod) ?? 0, L.DIRECTION[d]),
+      ep[d].policies.join(','),
+    ]),
+  );
+}
+
+function encodeNames(ids: IdState, model: CompiledPolicy): Entries {
   const out = new EntryBuilder();
   const rows = new Map<string, HexEntry>();
+  for (const [id, text] of auditNames(model, ids)) {
+    out.addAll([hexEntry(L.nameKey.encode({ kind: L.NAME_KIND.audit, id }), nameValue(text))]);
+  }
   for (const kind of ID_KINDS) {
     const code = KIND_CODE[kind];
     for (const [key, id] of ids[kind]) {
@@ -305,7 +322,7 @@ export function plan(model: CompiledPolicy, node: NodeContext, previous: IdState
   return {
     ids,
     maps: {
-      names: encodeNames(ids),
+      names: encodeNames(ids, model),
       hostFilter: encodeHostFilter(node),
       hostAddrs: encodeHostAddrs(node),
       services: encodeServices(node),

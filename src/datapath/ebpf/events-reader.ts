@@ -26,7 +26,8 @@ import { RingBufferReader } from './ringbuf.js';
 export interface NamedEvent {
   /** Wall-clock time of the verdict, ISO 8601. */
   readonly time: string;
-  readonly verdict: 'ALLOW' | 'DROP';
+  /** WOULD-DENY: passed, but only because its audited policies do not enforce (reason would deny). */
+  readonly verdict: 'ALLOW' | 'DROP' | 'WOULD-DENY';
   readonly reason: string;
   /** Hook direction, as seen by `pod`. */
   readonly direction: DirectionName;
@@ -39,7 +40,10 @@ export interface NamedEvent {
   readonly sport: number;
   readonly daddr: string;
   readonly dport: number;
-  /** Deciding policy and rule index, when a policy tuple decided. */
+  /**
+   * Deciding policy and rule index, when a policy tuple decided; for a
+   * would-deny, the audited policies that would deny it (comma-separated).
+   */
   readonly policy: string | undefined;
   readonly rule: number | undefined;
 }
@@ -59,7 +63,13 @@ const REASON_TEXT: Readonly<Record<number, string>> = {
   [L.REASON.revalidateDeny]: 'connection no longer allowed after a policy change',
   [L.REASON.serviceDeferred]: 'to a Service VIP, judged after DNAT',
   [L.REASON.ctRelated]: 'ICMP error about an allowed connection',
+  [L.REASON.wouldDeny]: 'would deny (audit): no rule of the audited policies allows it',
 };
+
+function verdictOf(ev: L.VerdictEvent): NamedEvent['verdict'] {
+  if (ev.reason === L.REASON.wouldDeny) return 'WOULD-DENY';
+  return ev.verdict === L.VERDICT.allow ? 'ALLOW' : 'DROP';
+}
 
 /** Monotonic (bpf_ktime_get_ns) → wall clock. */
 function wallTime(ns: bigint): string {
@@ -71,9 +81,13 @@ export function describeEvent(ev: L.VerdictEvent, t: NameTables): NamedEvent {
   const saddr = addrText(ev.family, ev.saddr);
   const daddr = addrText(ev.family, ev.daddr);
   const policy = ev.reason === L.REASON.policy ? nameOf(t, L.NAME_KIND.policy, ev.policyId) : undefined;
+  const audited =
+    ev.reason === L.REASON.wouldDeny
+      ? nameOf(t, L.NAME_KIND.audit, L.statsIndex(ev.endpointId, ev.direction))
+      : undefined;
   return {
     time: wallTime(ev.timestampNs),
-    verdict: ev.verdict === L.VERDICT.allow ? 'ALLOW' : 'DROP',
+    verdict: verdictOf(ev),
     reason: REASON_TEXT[ev.reason] ?? `reason ${ev.reason}`,
     direction: dirName(ev.direction),
     pod: nameOf(t, L.NAME_KIND.endpoint, ev.endpointId),
@@ -84,7 +98,7 @@ export function describeEvent(ev: L.VerdictEvent, t: NameTables): NamedEvent {
     sport: ev.sport,
     daddr,
     dport: ev.dport,
-    policy: ev.reason === L.REASON.policy ? (policy ?? `policy-${ev.policyId}`) : undefined,
+    policy: ev.reason === L.REASON.policy ? (policy ?? `policy-${ev.policyId}`) : audited,
     rule: ev.reason === L.REASON.policy ? ev.rule : undefined,
   };
 }
@@ -95,7 +109,12 @@ const hostPort = (addr: string, port: number): string => `${addr.includes(':') ?
 export function eventLine(e: NamedEvent): string {
   const ports = e.protocol === 'TCP' || e.protocol === 'UDP' || e.protocol === 'SCTP';
   const addrs = ports ? `${hostPort(e.saddr, e.sport)} -> ${hostPort(e.daddr, e.dport)}` : `${e.saddr} -> ${e.daddr}`;
-  const why = e.policy === undefined ? e.reason : `policy ${e.policy} ${e.direction} rule ${e.rule ?? 0}`;
+  const why =
+    e.verdict === 'WOULD-DENY'
+      ? `${e.reason} (policies ${e.policy ?? '?'})`
+      : e.policy === undefined
+        ? e.reason
+        : `policy ${e.policy} ${e.direction} rule ${e.rule ?? 0}`;
   return `${e.time} ${e.verdict} ${e.srcPod ?? e.saddr} -> ${e.dstPod ?? e.daddr} ${e.protocol} ${addrs} ${e.direction}-of ${e.pod ?? '?'}: ${why}`;
 }
 

@@ -60,8 +60,8 @@ export function classLabel(t: NameTables, peers: readonly PeerInfo[], id: number
 function endpointsView(pinRoot: string): ViewResult {
   const t = readNameTables(pinRoot);
   const eps = readEndpoints(pinRoot, t.byKind);
-  const iso = (d: { isolated: boolean; ruleset: number }): string =>
-    d.isolated ? `isolated (rule set ${d.ruleset})` : 'open';
+  const iso = (d: { isolated: boolean; audit: boolean; ruleset: number }): string =>
+    d.isolated ? `${d.audit ? 'audited' : 'isolated'} (rule set ${d.ruleset})` : 'open';
   const lines = [`${'POD'.padEnd(28)} ${'ADDRESSES'.padEnd(36)} ${'INGRESS'.padEnd(24)} EGRESS`];
   for (const e of eps) {
     lines.push(`${e.pod.padEnd(28)} ${e.addresses.join(',').padEnd(36)} ${iso(e.ingress).padEnd(24)} ${iso(e.egress)}`);

@@ -61,8 +61,15 @@ export interface EndpointInfo {
   readonly pod: string;
   readonly id: number;
   readonly addresses: readonly string[];
-  readonly ingress: { readonly isolated: boolean; readonly ruleset: number };
-  readonly egress: { readonly isolated: boolean; readonly ruleset: number };
+  readonly ingress: EndpointDirectionInfo;
+  readonly egress: EndpointDirectionInfo;
+}
+
+export interface EndpointDirectionInfo {
+  readonly isolated: boolean;
+  /** Only audited policies isolate it: what they do not allow passes as would-deny. */
+  readonly audit: boolean;
+  readonly ruleset: number;
 }
 
 export function readEndpoints(pinRoot: string, byKind: NameTables['byKind']): EndpointInfo[] {
@@ -84,9 +91,14 @@ export function readEndpoints(pinRoot: string, byKind: NameTables['byKind']): En
       addresses: addresses.sort(),
       ingress: {
         isolated: (value.flags & L.ENDPOINT_FLAGS.ingressIsolated) !== 0,
+        audit: (value.flags & L.ENDPOINT_FLAGS.ingressAudit) !== 0,
         ruleset: value.ingressRuleset,
       },
-      egress: { isolated: (value.flags & L.ENDPOINT_FLAGS.egressIsolated) !== 0, ruleset: value.egressRuleset },
+      egress: {
+        isolated: (value.flags & L.ENDPOINT_FLAGS.egressIsolated) !== 0,
+        audit: (value.flags & L.ENDPOINT_FLAGS.egressAudit) !== 0,
+        ruleset: value.egressRuleset,
+      },
     }))
     .sort((a, b) => a.pod.localeCompare(b.pod));
 }

@@ -47,6 +47,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_REASON_REVALIDATE_DENY: REASON.revalidateDeny,
       SLUICE_REASON_SERVICE_DEFERRED: REASON.serviceDeferred,
       SLUICE_REASON_CT_RELATED: REASON.ctRelated,
+      SLUICE_REASON_WOULD_DENY: REASON.wouldDeny,
     },
   },
   {
@@ -58,6 +59,8 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_EP_EGRESS_TRIE: ENDPOINT_FLAGS.egressTrie,
       SLUICE_EP_INGRESS_ANY_PEER: ENDPOINT_FLAGS.ingressAnyPeer,
       SLUICE_EP_EGRESS_ANY_PEER: ENDPOINT_FLAGS.egressAnyPeer,
+      SLUICE_EP_INGRESS_AUDIT: ENDPOINT_FLAGS.ingressAudit,
+      SLUICE_EP_EGRESS_AUDIT: ENDPOINT_FLAGS.egressAudit,
     },
   },
   { c: 'sluice_policy_flags', values: { SLUICE_POLICY_ANY_PROTOCOL: POLICY_FLAGS.anyProtocol } },
@@ -98,6 +101,7 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_NAME_PEER_CLASS: NAME_KIND.peerClass,
       SLUICE_NAME_POLICY: NAME_KIND.policy,
       SLUICE_NAME_ATTACHMENT: NAME_KIND.attachment,
+      SLUICE_NAME_AUDIT: NAME_KIND.audit,
     },
   },
   {

@@ -87,6 +87,7 @@ export const statsValue = defineStruct('sluice_stats_value', [
   f('denied_packets', 'u64'),
   f('denied_bytes', 'u64'),
 ]);
+export const wouldDenyValue = defineStruct('sluice_would_deny_value', [f('packets', 'u64'), f('bytes', 'u64')]);
 export const event = defineStruct('sluice_event', [
   f('timestamp_ns', 'u64'),
   f('endpoint_id', 'u32'),
@@ -148,6 +149,7 @@ export type FragKey = ReturnType<typeof fragKey.decode>;
 export type FragValue = ReturnType<typeof fragValue.decode>;
 export type Ct4Key = ReturnType<typeof ct4Key.decode>;
 export type StatsValue = ReturnType<typeof statsValue.decode>;
+export type WouldDenyValue = ReturnType<typeof wouldDenyValue.decode>;
 export type VerdictEvent = ReturnType<typeof event.decode>;
 export type Config = ReturnType<typeof config.decode>;
 export type EventLimit = ReturnType<typeof eventLimit.decode>;
@@ -172,6 +174,7 @@ export const STRUCTS: readonly StructLayout[] = [
   fragKey,
   fragValue,
   statsValue,
+  wouldDenyValue,
   event,
   config,
   eventLimit,
@@ -198,6 +201,7 @@ export const REASON = {
   revalidateDeny: 11,
   serviceDeferred: 12,
   ctRelated: 13,
+  wouldDeny: 14,
 } as const;
 export const ENDPOINT_FLAGS = {
   ingressIsolated: 1 << 0,
@@ -206,6 +210,8 @@ export const ENDPOINT_FLAGS = {
   egressTrie: 1 << 3,
   ingressAnyPeer: 1 << 4,
   egressAnyPeer: 1 << 5,
+  ingressAudit: 1 << 6,
+  egressAudit: 1 << 7,
 } as const;
 export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
 export const CT_FLAGS = {
@@ -219,7 +225,7 @@ export const CT_FLAGS = {
 } as const;
 export const CONFIG_FLAGS = { eventsAllow: 1 << 0, eventsNoDeny: 1 << 1 } as const;
 export const PEER_CLASS = { world: 0, any: 0x7fffffff } as const;
-export const NAME_KIND = { endpoint: 1, ruleset: 2, peerClass: 3, policy: 4, attachment: 5 } as const;
+export const NAME_KIND = { endpoint: 1, ruleset: 2, peerClass: 3, policy: 4, attachment: 5, audit: 6 } as const;
 export const ATTACH_FLAGS = { tcx: 1 << 0, clsact: 1 << 1, qdiscCreated: 1 << 2 } as const;
 /** Prefix lengths (bits after `prefixlen`) of the two LPM keys. */
 export const PREFIX = { policyAny: 72, policyProtocol: 80, policyFull: 96, peerBase: 32 } as const;
@@ -246,6 +252,7 @@ export const MAPS = {
   ct4: { name: 'sluice_ct4', key: ct4Key, value: ctValue },
   frags: { name: 'sluice_frags', key: fragKey, value: fragValue },
   stats: { name: 'sluice_stats', key: 'u32', value: statsValue },
+  wouldDeny: { name: 'sluice_would_deny', key: 'u32', value: wouldDenyValue },
   config: { name: 'sluice_config', key: 'u32', value: config },
   eventLimit: { name: 'sluice_event_limit', key: 'u32', value: eventLimit },
   events: { name: 'sluice_events', key: undefined, value: undefined },

@@ -1,14 +1,17 @@
 /**
  * The iptables + ipset datapath: runs what plan.ts computes. Per family it
  * fills the standby generation of sets, switches the SLUICE chains to it in
- * one iptables-restore commit, then destroys the previous generation.
+ * one iptables-restore commit, then destroys the previous generation (after
+ * reading its final would-deny counters, audit.ts). apply, wouldDeny and
+ * cleanup run one at a time, so a read never sees a generation half gone.
  */
-import type { CompiledPolicy } from '../../model/compiled.js';
+import { DIRECTIONS, type CompiledPolicy } from '../../model/compiled.js';
 import { ERROR_CODES, SluiceError } from '../../util/errors.js';
-import type { ApplyStats, Datapath, NodeContext } from '../types.js';
+import type { ApplyStats, Datapath, NodeContext, WouldDenyCount } from '../types.js';
+import { auditedAddresses, carryCounts, counterKey, parseSetCounters, wouldDenyRows } from './audit.js';
 import { CommandRunner, failedIpsetObject, tools, type IptablesVariant } from './exec.js';
 import { CHAIN_PREFIX, FAMILIES, JUMPS, nextPolicyMark, otherGeneration, parsePolicyMark } from './names.js';
-import { parseSetName, SET_PREFIX } from './names.js';
+import { parseSetName, setName, SET_PREFIX } from './names.js';
 import type { Family, Generation } from './names.js';
 import { planIptables, setSizes, type BuiltinChain, type IptablesPlan, type PortAgnostic } from './plan.js';
 
@@ -33,6 +36,12 @@ interface FamilyState {
   readonly jumps: readonly { readonly from: string; readonly to: string }[];
 }
 
+/** What this instance last switched one family to. */
+interface Programmed {
+  readonly generation: Generation;
+  readonly model: CompiledPolicy;
+}
+
 export class IptablesDatapath implements Datapath {
   readonly kind = 'iptables' as const;
   private readonly run: CommandRunner;
@@ -40,6 +49,13 @@ export class IptablesDatapath implements Datapath {
   private readonly families: readonly Family[];
   private mode: PortAgnostic | undefined;
   private readonly lastElements = new Map<Family, number>();
+  /** Per family: the generation the rules name and the model it holds. */
+  private readonly programmed = new Map<Family, Programmed>();
+  /** Per `family direction`: address → packets counted by earlier generations (audit.ts carryCounts). */
+  private readonly carried = new Map<string, ReadonlyMap<string, number>>();
+  /** The model of the last family switched: the endpoints wouldDeny reports. */
+  private model: CompiledPolicy | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: IptablesDatapathOptions = {}) {
     this.run = new CommandRunner(opts.netns);
@@ -48,7 +64,32 @@ export class IptablesDatapath implements Datapath {
     this.mode = opts.portAgnostic;
   }
 
-  async apply(model: CompiledPolicy, node: NodeContext): Promise<ApplyStats> {
+  apply(model: CompiledPolicy, node: NodeContext): Promise<ApplyStats> {
+    return this.exclusive(() => this.applyNow(model, node));
+  }
+
+  /**
+   * Would-deny packets per audited endpoint direction of the last applied
+   * model, counted by the `<dir>-audit` sets' element counters of the active
+   * generation plus what earlier generations counted: each apply creates
+   * fresh sets, and the old ones' final counts are carried over in memory
+   * while the same pod stays audited at the same address. So `packets`
+   * counts since this instance programmed the endpoint direction as audited
+   * (not merely since the last apply); it starts again from 0 when the
+   * direction was not audited in between, after cleanup(), and in a new
+   * process. Before any apply: [].
+   */
+  wouldDeny(): Promise<readonly WouldDenyCount[]> {
+    return this.exclusive(() => this.wouldDenyNow());
+  }
+
+  cleanup(): Promise<void> {
+    return this.exclusive(() => this.cleanupNow());
+  }
+
+  async close(): Promise<void> {}
+
+  private async applyNow(model: CompiledPolicy, node: NodeContext): Promise<ApplyStats> {
     const mode = await this.portAgnostic();
     let written = 0;
     let removed = 0;
@@ -68,6 +109,9 @@ export class IptablesDatapath implements Datapath {
         existing.filter((n) => parseSetName(n)?.family === family && parseSetName(n)?.gen === gen);
       await this.destroySets(ours(generation));
       await this.switchTo(family, plan);
+      await this.carryCounters(family, generation, model);
+      this.programmed.set(family, { generation, model });
+      this.model = model;
       const old = ours(otherGeneration(generation));
       await this.destroySets(old);
       const elements = plan.sets.reduce((n, s) => n + s.elements, 0);
@@ -79,7 +123,56 @@ export class IptablesDatapath implements Datapath {
     return { written, removed, sizes };
   }
 
-  async cleanup(): Promise<void> {
+  private async wouldDenyNow(): Promise<WouldDenyCount[]> {
+    if (this.model === undefined) return [];
+    const counts = new Map<string, number>();
+    for (const [family, p] of this.programmed) {
+      for (const direction of DIRECTIONS) {
+        if (auditedAddresses(this.model, direction, family).size === 0) continue;
+        const kernel = await this.readCounters(setName(`${direction}-audit`, family, p.generation));
+        const carried = this.carried.get(`${family} ${direction}`) ?? new Map<string, number>();
+        for (const ip of new Set([...kernel.keys(), ...carried.keys()])) {
+          counts.set(counterKey(direction, ip), (kernel.get(ip) ?? 0) + (carried.get(ip) ?? 0));
+        }
+      }
+    }
+    return wouldDenyRows(this.model, counts);
+  }
+
+  /**
+   * Right after the commit that switched `family` to `generation`: the old
+   * generation's audit sets are no longer referenced, so their counters are
+   * final; what the same pod keeps being audited for is carried.
+   */
+  private async carryCounters(family: Family, generation: Generation, model: CompiledPolicy): Promise<void> {
+    const prev = this.programmed.get(family);
+    const old = prev?.generation === otherGeneration(generation) ? prev : undefined;
+    for (const direction of DIRECTIONS) {
+      const key = `${family} ${direction}`;
+      const before = old === undefined ? new Map<string, string>() : auditedAddresses(old.model, direction, family);
+      const after = auditedAddresses(model, direction, family);
+      const final =
+        old === undefined || before.size === 0 || after.size === 0
+          ? new Map<string, number>()
+          : await this.readCounters(setName(`${direction}-audit`, family, old.generation));
+      this.carried.set(key, carryCounts(this.carried.get(key) ?? new Map<string, number>(), final, before, after));
+    }
+  }
+
+  /** Element → packets of one counters set; empty when the set is gone (cleaned up behind our back). */
+  private async readCounters(set: string): Promise<Map<string, number>> {
+    const r = await this.run.run('ipset', ['save', set], { object: set, allowFailure: true });
+    return r.code === 0 ? parseSetCounters(r.stdout) : new Map<string, number>();
+  }
+
+  /** Runs `fn` after every earlier apply, wouldDeny and cleanup has settled. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async cleanupNow(): Promise<void> {
     for (const family of this.families) {
       const state = await this.readState(family);
       const t = tools(this.variant, family);
@@ -93,9 +186,10 @@ export class IptablesDatapath implements Datapath {
     }
     await this.destroySets(await this.listSets());
     this.lastElements.clear();
+    this.programmed.clear();
+    this.carried.clear();
+    this.model = undefined;
   }
-
-  async close(): Promise<void> {}
 
   /** Sets first (complete, unreferenced), then one commit of the rules; undone if the commit fails. */
   private async switchTo(family: Family, plan: IptablesPlan): Promise<void> {

@@ -24,11 +24,13 @@ export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
  * What a set holds:
  * - `host`: the node's own addresses (hash:ip);
  * - `<dir>-iso`: endpoint addresses isolated in that direction (hash:ip);
+ * - `<dir>-audit`: the subset of `<dir>-iso` whose direction is audited
+ *   (DirectionState.audit), with per-element packet counters (hash:ip counters);
  * - `<dir>-any`: (endpoint, peer net) for protocol-ANY tuples (hash:net,net);
  * - `<dir>-tcp|udp|sctp`: (endpoint, peer net) for every port of one protocol (hash:net,net);
  * - `<dir>-port`: (endpoint, protocol:port, peer net) (hash:ip,port,net).
  */
-export type SetKind = 'host' | `${Direction}-${'iso' | 'any' | PortProtocol | 'port'}`;
+export type SetKind = 'host' | `${Direction}-${'iso' | 'audit' | 'any' | PortProtocol | 'port'}`;
 
 export const SET_PREFIX = 'sluice-';
 

@@ -8,7 +8,8 @@
  *   OUTPUT  ─▶ SLUICE-OUTPUT:  known flow → RETURN; host source → mark, RETURN; INGRESS; mark
  *   SLUICE-EGRESS  judges packets *from* an egress-isolated endpoint (src in egress-iso),
  *   SLUICE-INGRESS judges packets *to* an ingress-isolated endpoint (dst in ingress-iso):
- *   a set hit RETURNs, anything else is DROPped.
+ *   a set hit RETURNs; then an audited endpoint (in <dir>-audit) RETURNs too,
+ *   counted; anything else is DROPped.
  *
  * A known flow is one of: an established connection carrying this ruleset's
  * policy mark (names.ts: it was allowed by these very rules), a reply, or a
@@ -19,6 +20,14 @@
  * rules deny it, as the eBPF datapath does with its ct entries' policy_gen:
  * a policy that lands cuts the flows it denies (for a TCP connection, the
  * client's segments are dropped; replies already under way still pass).
+ *
+ * Audit (DirectionState.audit): the one rule before each DROP matches the
+ * endpoint against `<dir>-audit`, a set created with counters. Only packets
+ * that no allow rule RETURNed reach it, so the kernel's per-element packet
+ * counter is exactly the endpoint's "would deny" count; the packet RETURNs
+ * and is marked like an allowed one. So a would-deny flow is counted on the
+ * packets that are judged: its first one (once answered, the flow is known),
+ * and its next one after each apply (a new policy mark), as for a new flow.
  *
  * Allowed traffic RETURNs instead of being ACCEPTed: sluice only ever denies,
  * so the node's own FORWARD rules and policy keep applying after it.
@@ -101,6 +110,10 @@ export function rulesText(family: Family, opts: RuleOptions): string {
       }
     }
     rule(chain, `-m set --match-set ${set(`${direction}-port`)} ${ep},dst,${peer} -j RETURN`);
+    rule(
+      chain,
+      `-m set --match-set ${set(`${direction}-audit`)} ${ep} ${comment(`${direction} would deny (audit)`)} -j RETURN`,
+    );
     rule(chain, `${comment(`${direction} not allowed by policy`)} -j DROP`);
   }
   for (const j of JUMPS) {

@@ -17,6 +17,8 @@ export interface SetSpec {
   readonly kind: SetKind;
   readonly family: Family;
   readonly type: SetType;
+  /** Created with per-element packet and byte counters (`<dir>-audit` only). */
+  readonly counters: boolean;
   /** Element text as given to `ipset add`, sorted. */
   readonly entries: readonly string[];
   /** Kernel elements after port ranges are expanded. */
@@ -35,6 +37,7 @@ class SetBuilder {
   constructor(
     readonly kind: SetKind,
     readonly type: SetType,
+    readonly counters = false,
   ) {}
   add(text: string, width = 1): void {
     this.entries.push(text);
@@ -54,7 +57,9 @@ function familySets(model: CompiledPolicy, node: NodeContext, family: Family, op
   const tuples = new Map(model.ruleSets.map((rs) => [rs.key, rs.tuples]));
   for (const direction of DIRECTIONS) {
     const dir = directionSets(direction, opts.portAgnostic);
-    builders.push(...[dir.iso, dir.any, dir.tcp, dir.udp, dir.sctp, dir.port].filter((b) => b !== undefined));
+    builders.push(
+      ...[dir.iso, dir.audit, dir.any, dir.tcp, dir.udp, dir.sctp, dir.port].filter((b) => b !== undefined),
+    );
     const memo = new Map<string, SplitTuples>();
     for (const ep of model.endpoints) {
       const state = ep[direction];
@@ -64,7 +69,10 @@ function familySets(model: CompiledPolicy, node: NodeContext, family: Family, op
         split = splitTuples(tuples.get(state.ruleSet) ?? [], family, opts.portAgnostic);
         memo.set(state.ruleSet, split);
       }
-      for (const ip of addressesOf(ep, family)) writeEndpoint(dir, ip, split, table);
+      for (const ip of addressesOf(ep, family)) {
+        writeEndpoint(dir, ip, split, table);
+        if (state.audit) dir.audit.add(ip);
+      }
     }
   }
   return builders.map((b) => ({
@@ -72,6 +80,7 @@ function familySets(model: CompiledPolicy, node: NodeContext, family: Family, op
     kind: b.kind,
     family,
     type: b.type,
+    counters: b.counters,
     entries: [...b.entries].sort(),
     elements: b.elements,
   }));
@@ -79,6 +88,7 @@ function familySets(model: CompiledPolicy, node: NodeContext, family: Family, op
 
 interface DirectionSets {
   readonly iso: SetBuilder;
+  readonly audit: SetBuilder;
   readonly port: SetBuilder;
   readonly any?: SetBuilder;
   readonly tcp?: SetBuilder;
@@ -89,6 +99,8 @@ interface DirectionSets {
 function directionSets(d: Direction, mode: PortAgnostic): DirectionSets {
   const sets: DirectionSets = {
     iso: new SetBuilder(`${d}-iso`, 'hash:ip'),
+    // Counters: the audit rule (rules.ts) is reached only by packets the rule set does not allow.
+    audit: new SetBuilder(`${d}-audit`, 'hash:ip', true),
     port: new SetBuilder(`${d}-port`, 'hash:ip,port,net'),
   };
   if (mode === 'expand') return sets;
@@ -117,7 +129,8 @@ function writeEndpoint(dir: DirectionSets, ip: string, split: SplitTuples, table
 
 const element = (e: NetEntry): string => (e.nomatch ? `${e.cidr} nomatch` : e.cidr);
 
-function addressesOf(ep: Endpoint, family: Family): string[] {
+/** The canonical addresses of `ep` in `family`, as the sets hold them. */
+export function addressesOf(ep: Endpoint, family: Family): string[] {
   return ep.ips.filter((ip) => familyOf(ip) === family).map(canonical);
 }
 
@@ -134,7 +147,8 @@ export function ipsetRestoreText(sets: readonly SetSpec[]): string {
   const lines: string[] = [];
   for (const s of sets) {
     const maxelem = Math.max(65536, s.elements);
-    lines.push(`create ${s.name} ${s.type} family ${s.family === 4 ? 'inet' : 'inet6'} maxelem ${maxelem}`);
+    const counters = s.counters ? ' counters' : '';
+    lines.push(`create ${s.name} ${s.type} family ${s.family === 4 ? 'inet' : 'inet6'} maxelem ${maxelem}${counters}`);
     for (const e of s.entries) lines.push(`add ${s.name} ${e}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -2,8 +2,11 @@
  * Property test: the compiled model answers every flow exactly as the naive
  * reference evaluator (test/reference/evaluator.ts) reading the policies per
  * packet, over thousands of small random clusters, for the whole cluster and
- * for one node. A mismatch reports the seed, the flow, both verdicts and a
- * shrunk snapshot as JSON.
+ * for one node: whether the packet passes, its outcome (allowed, denied,
+ * would-deny) and the audited policies that would deny it. Three modes:
+ * enforced policies only; a share of policies annotated audited; and
+ * `compile(…, { enforcement: 'audit' })`, every policy audited. A mismatch
+ * reports the seed, the flow, both verdicts and a shrunk snapshot as JSON.
  *
  * The reference is first checked on its own against hand-written rows.
  *
@@ -11,14 +14,24 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compile } from '../../src/compiler/compile.js';
+import { compile, type CompileOptions } from '../../src/compiler/compile.js';
 import { evaluateFlow } from '../../src/compiler/verdict.js';
+import type { CompiledPolicy } from '../../src/model/compiled.js';
 import type { ClusterSnapshot, NetworkPolicy, Pod } from '../../src/model/k8s.js';
-import { referenceVerdict, type Flow, type FlowProtocol } from '../reference/evaluator.js';
+import {
+  referenceOutcome,
+  referenceVerdict,
+  type Flow,
+  type FlowProtocol,
+  type ReferenceOptions,
+  type ReferenceOutcome,
+  type ReferenceResult,
+} from '../reference/evaluator.js';
 import { Random } from '../reference/prng.js';
 import { randomCluster, randomFlows } from '../reference/random-cluster.js';
 import { shrink } from '../reference/shrink.js';
 import {
+  audited,
   cluster,
   egress,
   expr,
@@ -243,6 +256,128 @@ const referenceCases: readonly {
 for (const rc of referenceCases) {
   test(`reference: ${rc.name}`, () => {
     assert.equal(referenceVerdict(rc.s, rc.flow, rc.node), rc.want);
+    assert.deepEqual(referenceOutcome(rc.s, rc.flow, { nodeName: rc.node }), {
+      allowed: rc.want,
+      outcome: rc.want ? 'allowed' : 'denied',
+      wouldDenyBy: [],
+    });
+  });
+}
+
+const fromB = rule([podPeer(sel({ app: 'b' }))]);
+
+const referenceAuditCases: readonly {
+  readonly name: string;
+  readonly s: ClusterSnapshot;
+  readonly flow: Flow;
+  readonly node?: string;
+  readonly auditAll?: boolean;
+  readonly want: readonly [ReferenceOutcome, readonly string[]];
+}[] = [
+  {
+    name: 'audited default deny: passes as would-deny',
+    s: snap([audited(denyIngressX)]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['would-deny', ['x/deny']],
+  },
+  {
+    name: 'audited policy: what its rules allow is allowed',
+    s: snap([policy('x/np', audited, ingress(rule(undefined, [port(80)])))]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['allowed', []],
+  },
+  {
+    name: 'audited policies: allows add up',
+    s: snap([policy('x/a1', audited, ingress(rule(undefined, [port(80)]))), policy('x/a2', audited, ingress(fromB))]),
+    flow: flow('10.0.0.2', '10.0.0.1', 'TCP/81'),
+    want: ['allowed', []],
+  },
+  {
+    name: 'audited policies: every one is named when none allows',
+    s: snap([policy('x/a2', audited, ingress(fromB)), policy('x/a1', audited, ingress(rule(undefined, [port(80)])))]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/81'),
+    want: ['would-deny', ['x/a1', 'x/a2']],
+  },
+  {
+    name: 'enforced beside audited: the audited allow-all does not widen it',
+    s: snap([denyIngressX, policy('x/all', audited, ingress(rule()))]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['denied', []],
+  },
+  {
+    name: 'enforced allow beside audited deny: the audited policy reports nothing',
+    s: snap([policy('x/allow', ingress(rule())), policy('x/deny', audited, ingress())]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['allowed', []],
+  },
+  {
+    name: 'an enforced policy selecting another pod does not take over',
+    s: snap([policy('x/deny-b', selecting(sel({ app: 'b' })), ingress()), policy('x/deny', audited, ingress())]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['would-deny', ['x/deny']],
+  },
+  {
+    name: 'an enforced policy of the other direction does not take over',
+    s: snap([policy('x/no-out', egress()), policy('x/no-in', audited, ingress())]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    want: ['would-deny', ['x/no-in']],
+  },
+  {
+    name: 'a real deny on the other side wins over audit',
+    s: snap([policy('x/no-out', egress()), policy('y/no-in', audited, ingress())]),
+    flow: flow('10.0.0.1', '10.0.1.3', 'TCP/80'),
+    want: ['denied', []],
+  },
+  {
+    name: 'both sides would deny: every policy named once, sorted',
+    s: snap([policy('y/no-out', audited, egress()), policy('x/no-in', audited, ingress())]),
+    flow: flow('10.0.1.3', '10.0.0.1', 'TCP/80'),
+    want: ['would-deny', ['x/no-in', 'y/no-out']],
+  },
+  {
+    name: 'a pod to itself is never would-deny',
+    s: snap([policy('x/no-out', audited, egress()), policy('x/no-in', audited, ingress())]),
+    flow: flow('10.0.0.1', '10.0.0.1', 'TCP/80'),
+    want: ['allowed', []],
+  },
+  {
+    name: 'node: an audited pod elsewhere reports nothing',
+    s: snap([policy('y/deny', audited, ingress())]),
+    flow: flow(OUT, '10.0.1.3', 'TCP/80'),
+    node: 'node-a',
+    want: ['allowed', []],
+  },
+  {
+    name: 'every policy audited: an enforced deny becomes would-deny',
+    s: snap([denyIngressX]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    auditAll: true,
+    want: ['would-deny', ['x/deny']],
+  },
+  {
+    name: 'every policy audited: enforced and audited allows add up',
+    s: snap([policy('x/allow-b', ingress(fromB)), policy('x/deny', audited, ingress())]),
+    flow: flow('10.0.0.2', '10.0.0.1', 'TCP/80'),
+    auditAll: true,
+    want: ['allowed', []],
+  },
+  {
+    name: 'every policy audited: enforced and audited policies are named together',
+    s: snap([policy('x/allow-b', ingress(fromB)), policy('x/deny', audited, ingress())]),
+    flow: flow(OUT, '10.0.0.1', 'TCP/80'),
+    auditAll: true,
+    want: ['would-deny', ['x/allow-b', 'x/deny']],
+  },
+];
+
+for (const rc of referenceAuditCases) {
+  test(`reference, audit: ${rc.name}`, () => {
+    const [outcome, wouldDenyBy] = rc.want;
+    assert.deepEqual(referenceOutcome(rc.s, rc.flow, { nodeName: rc.node, auditAll: rc.auditAll ?? false }), {
+      allowed: outcome !== 'denied',
+      outcome,
+      wouldDenyBy,
+    });
   });
 }
 
@@ -259,56 +394,138 @@ test('compiled path: a pod talking to itself is allowed and flagged self', () =>
 
 const SEEDS = Number(process.env['SLUICE_PROPERTY_SEEDS'] ?? '5000');
 const FLOWS_PER_CLUSTER = 30;
+/** Share of random policies annotated audited in the audit modes. */
+const AUDIT_SHARE = 0.3;
 
-function compiledVerdict(s: ClusterSnapshot, f: Flow, node: string | undefined): boolean {
-  return evaluateFlow(compile(s, node), f).allowed;
+interface Mode {
+  readonly name: string;
+  /** Passed to `randomCluster`: 0 keeps the clusters of a seed as they were before audit mode. */
+  readonly auditShare: number;
+  readonly compile: CompileOptions;
+  /** Outcomes a run must see at least once, so that the mode really exercises them. */
+  readonly expect: readonly ReferenceOutcome[];
 }
 
-function mismatches(s: ClusterSnapshot, f: Flow, node: string | undefined): boolean {
+const MODES: readonly Mode[] = [
+  { name: 'enforced policies', auditShare: 0, compile: {}, expect: ['allowed', 'denied'] },
+  {
+    name: `${AUDIT_SHARE * 100}% audited policies`,
+    auditShare: AUDIT_SHARE,
+    compile: {},
+    expect: ['allowed', 'denied', 'would-deny'],
+  },
+  {
+    name: "enforcement 'audit'",
+    auditShare: AUDIT_SHARE,
+    compile: { enforcement: 'audit' },
+    expect: ['allowed', 'would-deny'],
+  },
+];
+
+interface Case {
+  readonly node: string | undefined;
+  readonly mode: Mode;
+}
+
+function referenceOptions(c: Case): ReferenceOptions {
+  return { nodeName: c.node, auditAll: c.mode.compile.enforcement === 'audit' };
+}
+
+/** What the property compares: the reference's answer, read off the compiled verdict. */
+function compiledResult(model: CompiledPolicy, f: Flow): ReferenceResult & { readonly wouldDeny: boolean } {
+  const v = evaluateFlow(model, f);
+  return { allowed: v.allowed, outcome: v.outcome, wouldDenyBy: v.wouldDenyBy, wouldDeny: v.wouldDeny };
+}
+
+function sameResult(compiled: ReturnType<typeof compiledResult>, want: ReferenceResult): boolean {
+  return (
+    compiled.allowed === want.allowed &&
+    compiled.outcome === want.outcome &&
+    compiled.wouldDeny === (want.outcome === 'would-deny') &&
+    compiled.wouldDenyBy.length === want.wouldDenyBy.length &&
+    compiled.wouldDenyBy.every((id, i) => id === want.wouldDenyBy[i])
+  );
+}
+
+function mismatches(s: ClusterSnapshot, f: Flow, c: Case): boolean {
   try {
-    return compiledVerdict(s, f, node) !== referenceVerdict(s, f, node);
+    return !sameResult(
+      compiledResult(compile(s, c.node, c.mode.compile), f),
+      referenceOutcome(s, f, referenceOptions(c)),
+    );
   } catch {
     return false; // shrink toward the same failure, not toward a crash
   }
 }
 
-function report(seed: number, node: string | undefined, f: Flow, s: ClusterSnapshot, failingSeeds: number): string {
-  const small = shrink(s, (c) => mismatches(c, f, node));
-  const verdict = evaluateFlow(compile(small, node), f);
+/** `shrink`, then: each audited policy made enforced where the failure stays, shrinking again after each. */
+function shrinkAll(s: ClusterSnapshot, fails: (c: ClusterSnapshot) => boolean): ClusterSnapshot {
+  let current = shrink(s, fails);
+  for (let i = 0; i < current.policies.length; i++) {
+    if (current.policies[i]?.enforcement !== 'audit') continue;
+    const policies = current.policies.map((p, j): NetworkPolicy => (j === i ? { ...p, enforcement: 'enforce' } : p));
+    const enforced = { ...current, policies };
+    if (fails(enforced)) {
+      current = shrink(enforced, fails);
+      i = -1; // the list may have shrunk: start over
+    }
+  }
+  return current;
+}
+
+function report(seed: number, c: Case, f: Flow, s: ClusterSnapshot, failingSeeds: number): string {
+  const small = shrinkAll(s, (x) => mismatches(x, f, c));
+  const verdict = evaluateFlow(compile(small, c.node, c.mode.compile), f);
   return [
-    `${failingSeeds} of ${SEEDS} seeds mismatch; first: seed ${seed}, node ${node ?? '(all)'}`,
-    `flow ${JSON.stringify(f)}: reference ${String(referenceVerdict(small, f, node))}, compiled ${String(verdict.allowed)}`,
+    `${failingSeeds} of ${SEEDS} seeds mismatch (${c.mode.name}); first: seed ${seed}, node ${c.node ?? '(all)'}`,
+    `compile options ${JSON.stringify(c.mode.compile)}, random audit share ${c.mode.auditShare}`,
+    `flow ${JSON.stringify(f)}`,
+    `reference ${JSON.stringify(referenceOutcome(small, f, referenceOptions(c)))}`,
+    `compiled  ${JSON.stringify(compiledResult(compile(small, c.node, c.mode.compile), f))}`,
     `compiled verdict: ${JSON.stringify(verdict)}`,
     `shrunk snapshot: ${JSON.stringify(small)}`,
     `original snapshot: ${JSON.stringify(s)}`,
   ].join('\n');
 }
 
-for (const node of [undefined, 'node-a']) {
-  test(`compiled verdicts equal the reference on ${SEEDS} random clusters (node ${node ?? 'all'})`, () => {
-    let first: string | undefined;
-    let failing = 0;
-    let firstCase: { seed: number; flow: Flow; s: ClusterSnapshot } | undefined;
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = new Random(seed);
-      const s = randomCluster(r);
-      const flows = randomFlows(r, s, FLOWS_PER_CLUSTER);
-      let model;
-      try {
-        model = compile(s, node);
-      } catch (err) {
+for (const mode of MODES) {
+  for (const node of [undefined, 'node-a']) {
+    const c: Case = { node, mode };
+    test(`compiled verdicts equal the reference on ${SEEDS} random clusters, ${mode.name} (node ${node ?? 'all'})`, () => {
+      let first: string | undefined;
+      let failing = 0;
+      let firstCase: { seed: number; flow: Flow; s: ClusterSnapshot } | undefined;
+      const seen = new Map<ReferenceOutcome, number>();
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const r = new Random(seed);
+        const s = randomCluster(r, { auditShare: mode.auditShare });
+        const flows = randomFlows(r, s, FLOWS_PER_CLUSTER);
+        let model;
+        try {
+          model = compile(s, node, mode.compile);
+        } catch (err) {
+          failing++;
+          first ??= `seed ${seed} (${mode.name}): compile threw ${String(err)}\nsnapshot: ${JSON.stringify(s)}`;
+          continue;
+        }
+        let bad: Flow | undefined;
+        for (const f of flows) {
+          const want = referenceOutcome(s, f, referenceOptions(c));
+          seen.set(want.outcome, (seen.get(want.outcome) ?? 0) + 1);
+          if (bad === undefined && !sameResult(compiledResult(model, f), want)) bad = f;
+        }
+        if (bad === undefined) continue;
         failing++;
-        first ??= `seed ${seed}: compile threw ${String(err)}\nsnapshot: ${JSON.stringify(s)}`;
-        continue;
+        firstCase ??= { seed, flow: bad, s };
       }
-      const bad = flows.find((f) => evaluateFlow(model, f).allowed !== referenceVerdict(s, f, node));
-      if (bad === undefined) continue;
-      failing++;
-      firstCase ??= { seed, flow: bad, s };
-    }
-    if (first === undefined && firstCase !== undefined) {
-      first = report(firstCase.seed, node, firstCase.flow, firstCase.s, failing);
-    }
-    assert.equal(failing, 0, first);
-  });
+      if (first === undefined && firstCase !== undefined) {
+        first = report(firstCase.seed, c, firstCase.flow, firstCase.s, failing);
+      }
+      assert.equal(failing, 0, first);
+      // The generator must keep exercising the mode: every expected outcome occurs, and no other.
+      const counts = JSON.stringify(Object.fromEntries(seen));
+      for (const outcome of mode.expect) assert.ok((seen.get(outcome) ?? 0) > 0, `no ${outcome} flow: ${counts}`);
+      for (const outcome of seen.keys()) assert.ok(mode.expect.includes(outcome), `unexpected ${outcome}: ${counts}`);
+    });
+  }
 }

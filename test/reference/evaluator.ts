@@ -250,8 +250,9 @@ function selectingPolicies(s: ClusterSnapshot, pod: Pod, dir: Dir): NetworkPolic
 }
 
 /**
- * Whether the endpoint `pod` admits the flow in direction `dir`; `other` is
- * the far address (the source for ingress, the destination for egress).
+ * Whether some rule of `policies` admits the flow at the endpoint `pod` in
+ * direction `dir`; `other` is the far address (the source for ingress, the
+ * destination for egress).
  * spec.ingress: "Traffic is allowed to a pod if there are no NetworkPolicies
  * selecting the pod (and cluster policy otherwise allows the traffic), OR if
  * the traffic source is the pod's local node, OR if the traffic matches at
@@ -262,9 +263,14 @@ function selectingPolicies(s: ClusterSnapshot, pod: Pod, dir: Dir): NetworkPolic
  * across all of the NetworkPolicy objects whose podSelector matches the pod."
  * (The local-node exemption is a datapath concern and is not modelled here.)
  */
-function sideAllows(s: ClusterSnapshot, pod: Pod, dir: Dir, other: string, flow: Flow): boolean {
-  const policies = selectingPolicies(s, pod, dir);
-  if (policies.length === 0) return true;
+function someRuleAllows(
+  s: ClusterSnapshot,
+  policies: readonly NetworkPolicy[],
+  pod: Pod,
+  dir: Dir,
+  other: string,
+  flow: Flow,
+): boolean {
   // The pod whose container ports name the destination port.
   const dstPod = dir === 'ingress' ? pod : podOwning(s, flow.dst);
   for (const np of policies) {
@@ -276,17 +282,91 @@ function sideAllows(s: ClusterSnapshot, pod: Pod, dir: Dir, other: string, flow:
   return false;
 }
 
+// ---------------------------------------------------------------- audit mode
+
+export type ReferenceOutcome = 'allowed' | 'denied' | 'would-deny';
+
+export interface ReferenceOptions {
+  /** The node whose pods are enforced; undefined: every qualifying pod is local. */
+  readonly nodeName?: string | undefined;
+  /** `--enforcement audit`: every policy counts as audited, annotated or not. */
+  readonly auditAll?: boolean;
+}
+
+export interface ReferenceResult {
+  /** The packet passes (`outcome` is not `denied`). */
+  readonly allowed: boolean;
+  readonly outcome: ReferenceOutcome;
+  /** `namespace/name` of the audited policies of every side that would deny, unique, sorted; else empty. */
+  readonly wouldDenyBy: readonly string[];
+}
+
+/** What one side does with the packet: drop it, pass it, or pass it as "would deny" by these policies. */
+type Side = { readonly kind: 'pass' } | { readonly kind: 'drop' } | { readonly kind: 'would-deny'; by: string[] };
+
+function isAudited(np: NetworkPolicy, opts: ReferenceOptions): boolean {
+  return opts.auditAll === true || np.enforcement === 'audit';
+}
+
+function policyName(np: NetworkPolicy): string {
+  return `${np.namespace}/${np.name}`;
+}
+
 /**
- * The oracle: a flow from S to D is allowed iff the local endpoint owning S
- * (if any) allows it for egress and the local endpoint owning D (if any)
- * allows it for ingress. `nodeName` undefined: every qualifying pod is local.
- * A pod talking to itself is never policed.
+ * One endpoint and direction in audit mode. docs/architecture.md "Audit
+ * mode": "Per endpoint and direction, if any enforced policy selects the pod,
+ * only the enforced policies decide; otherwise the audited ones do [...]: what
+ * their rule set does not allow passes as "would deny"."
+ * docs/troubleshooting.md "Roll out a policy safely": an audited policy "is
+ * judged like any other policy, but what it alone would deny passes and is
+ * reported instead."
+ * So: no policy selects the pod: pass. Some enforced policy does: the
+ * enforced policies alone are the NetworkPolicy rule above (audited ones
+ * neither allow nor report). Only audited ones do: their rules are the
+ * NetworkPolicy rule, and a deny becomes a pass reported as "would deny" by
+ * all of them.
+ */
+function side(s: ClusterSnapshot, pod: Pod, dir: Dir, other: string, flow: Flow, opts: ReferenceOptions): Side {
+  const all = selectingPolicies(s, pod, dir);
+  if (all.length === 0) return { kind: 'pass' };
+  const enforced = all.filter((np) => !isAudited(np, opts));
+  if (enforced.length > 0) {
+    return someRuleAllows(s, enforced, pod, dir, other, flow) ? { kind: 'pass' } : { kind: 'drop' };
+  }
+  if (someRuleAllows(s, all, pod, dir, other, flow)) return { kind: 'pass' };
+  return { kind: 'would-deny', by: all.map(policyName) };
+}
+
+/**
+ * The oracle: a flow from S to D is judged by the local endpoint owning S
+ * (if any) for egress and the local endpoint owning D (if any) for ingress.
+ * It is `denied` when either side drops it: "A real deny on the other side
+ * still drops the packet", whatever the other side's audit says. Otherwise
+ * it is `would-deny` when either side would deny it, naming the audited
+ * policies of those sides, and `allowed` when neither does. A pod talking to
+ * itself is never policed (so never "would deny" either).
+ */
+export function referenceOutcome(s: ClusterSnapshot, flow: Flow, opts: ReferenceOptions = {}): ReferenceResult {
+  const src = endpointOwning(s, flow.src, opts.nodeName);
+  const dst = endpointOwning(s, flow.dst, opts.nodeName);
+  if (src !== undefined && src === dst) return { allowed: true, outcome: 'allowed', wouldDenyBy: [] };
+  const sides: Side[] = [];
+  if (src !== undefined) sides.push(side(s, src, 'egress', flow.dst, flow, opts));
+  if (dst !== undefined) sides.push(side(s, dst, 'ingress', flow.src, flow, opts));
+  if (sides.some((x) => x.kind === 'drop')) return { allowed: false, outcome: 'denied', wouldDenyBy: [] };
+  const by = new Set<string>();
+  for (const x of sides) if (x.kind === 'would-deny') for (const name of x.by) by.add(name);
+  if (by.size === 0) return { allowed: true, outcome: 'allowed', wouldDenyBy: [] };
+  const wouldDenyBy = [...by].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { allowed: true, outcome: 'would-deny', wouldDenyBy };
+}
+
+/**
+ * Whether the flow passes (see `referenceOutcome`). With only enforced
+ * policies: allowed iff the local endpoint owning S (if any) allows it for
+ * egress and the local endpoint owning D (if any) allows it for ingress.
+ * `nodeName` undefined: every qualifying pod is local.
  */
 export function referenceVerdict(s: ClusterSnapshot, flow: Flow, nodeName?: string): boolean {
-  const src = endpointOwning(s, flow.src, nodeName);
-  const dst = endpointOwning(s, flow.dst, nodeName);
-  if (src !== undefined && src === dst) return true;
-  const egressOk = src === undefined || sideAllows(s, src, 'egress', flow.dst, flow);
-  const ingressOk = dst === undefined || sideAllows(s, dst, 'ingress', flow.src, flow);
-  return egressOk && ingressOk;
+  return referenceOutcome(s, flow, { nodeName }).allowed;
 }

@@ -12,7 +12,7 @@
 import type { ClusterSnapshot, ContainerPort, Labels, Namespace, Pod, PodPhase } from '../../src/model/k8s.js';
 import type { Flow, FlowProtocol } from './evaluator.js';
 import type { Random } from './prng.js';
-import { randomPolicy, type ClusterContext } from './random-policy.js';
+import { randomPolicy, type ClusterContext, type RandomPolicyOptions } from './random-policy.js';
 import {
   CONTAINER_PORTS,
   EXTERNAL_ADDRESSES,
@@ -114,7 +114,8 @@ function addressUniverse(pods: readonly Pod[]): string[] {
   return [...new Set([...pods.flatMap((p) => p.ips), ...EXTERNAL_ADDRESSES.map(canonical)])];
 }
 
-export function randomCluster(r: Random): ClusterSnapshot {
+/** `opts` goes to every `randomPolicy` (e.g. `auditShare`). */
+export function randomCluster(r: Random, opts: RandomPolicyOptions = {}): ClusterSnapshot {
   const nsNames = r.subset(NS_NAMES, 4);
   while (nsNames.length < 2) {
     const extra = r.pick(NS_NAMES);
@@ -140,7 +141,7 @@ export function randomCluster(r: Random): ClusterSnapshot {
     [3, 2],
     [4, 2],
   ] as const);
-  const policies = Array.from({ length: policyCount }, (_, i) => randomPolicy(r, i, cluster));
+  const policies = Array.from({ length: policyCount }, (_, i) => randomPolicy(r, i, cluster, opts));
   const byId = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
     cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
   return { namespaces, pods: pods.sort(byId), policies: policies.sort(byId) };

@@ -174,7 +174,21 @@ function randomRule(r: Random, cluster: ClusterContext): Rule {
   return { peers, ports };
 }
 
-export function randomPolicy(r: Random, i: number, cluster: ClusterContext): NetworkPolicy {
+export interface RandomPolicyOptions {
+  /**
+   * The share of policies annotated `sluice.io/enforcement: audit`, in [0, 1].
+   * Default 0: every policy enforced, and no draw is made for it, so the
+   * clusters of a seed are the same as before audit mode existed.
+   */
+  readonly auditShare?: number;
+}
+
+export function randomPolicy(
+  r: Random,
+  i: number,
+  cluster: ClusterContext,
+  opts: RandomPolicyOptions = {},
+): NetworkPolicy {
   const [ingressEnabled, egressEnabled] = r.weighted([
     [[true, false], 4],
     [[false, true], 3],
@@ -183,7 +197,7 @@ export function randomPolicy(r: Random, i: number, cluster: ClusterContext): Net
   // Rules of a disabled direction are sometimes present: they must be ignored.
   const rules = (on: boolean): Rule[] =>
     on || r.chance(0.1) ? Array.from({ length: r.int(0, 3) }, () => randomRule(r, cluster)) : [];
-  return {
+  const policy: NetworkPolicy = {
     // Mostly where pods live, so that policies select something.
     namespace: cluster.pods.length > 0 && r.chance(0.7) ? r.pick(cluster.pods).namespace : r.pick(cluster.namespaces),
     name: `np${i}`,
@@ -194,4 +208,7 @@ export function randomPolicy(r: Random, i: number, cluster: ClusterContext): Net
     egress: rules(egressEnabled),
     enforcement: 'enforce',
   };
+  // Drawn last, and only when asked for: the policy's other fields are drawn as without it.
+  const share = opts.auditShare ?? 0;
+  return share > 0 && r.chance(share) ? { ...policy, enforcement: 'audit' } : policy;
 }

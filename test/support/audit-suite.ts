@@ -10,6 +10,7 @@
  * (sluice_policy_would_deny_total). Phase 2: the same policies with the
  * annotation gone (enforced): the flows they deny are cut, the open TCP
  * connection and the UDP 5-tuple included, and nothing is counted any more.
+ * Phase 3: audited again, the counts start over.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -54,6 +55,7 @@ export function auditSuite(opts: AuditSuiteOptions): void {
     let dp: Datapath | undefined;
     const phases: Phase[] = [];
     let cut: { before: boolean; after: boolean } | undefined;
+    let reaudited: readonly WouldDenyCount[] | undefined;
 
     before(async () => {
       node = await createNode({
@@ -101,6 +103,8 @@ export function auditSuite(opts: AuditSuiteOptions): void {
       await apply(false);
       cut = { before: sentBefore, after: open !== undefined && (await pod('x/b').agent.send(open)) };
       phases.push({ flows: await measure(), counts: await datapath.wouldDeny(), metric: await scrape() });
+      await apply(true);
+      reaudited = await datapath.wouldDeny();
     });
 
     after(async () => {
@@ -149,6 +153,13 @@ export function auditSuite(opts: AuditSuiteOptions): void {
       });
       assert.deepEqual(cut, { before: true, after: false });
       assert.deepEqual(phase(1).counts, []);
+    });
+
+    test('audited again: the counts start over instead of resuming the old total', () => {
+      const a = reaudited?.find((c) => c.pod === 'x/a' && c.direction === 'ingress');
+      assert.ok(a !== undefined, 'x/a ingress audited again');
+      // The connection cut in phase 2 may still retransmit: its next segment passes (and counts) once.
+      assert.ok(a.packets <= 1, `x/a ingress resumed at ${a.packets}`);
     });
   });
 }

@@ -67,6 +67,25 @@ const mapRef = (obj: BpfObject, spec: L.MapSpec): MapRef => ({ fd: obj.mapFd(spe
 
 const PROGRAMS = { fromPod: 'sluice_from_pod', toPod: 'sluice_to_pod', toRemote: 'sluice_to_remote' } as const;
 
+/** An audited endpoint direction and its sluice_would_deny slot; `base`: the slot's count when it became one. */
+interface AuditedSlot {
+  readonly pod: string;
+  readonly direction: Direction;
+  readonly id: number;
+  readonly base: bigint;
+}
+
+/** One sluice_would_deny slot's packets, summed over CPUs. */
+function wouldDenySlot(ref: MapRef, id: number, direction: Direction): bigint {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(L.statsIndex(id, L.DIRECTION[direction]));
+  let packets = 0n;
+  for (const slot of mapLookupPerCpu(ref, key, L.wouldDenyValue.size) ?? []) {
+    packets += L.wouldDenyValue.decode(slot).packets;
+  }
+  return packets;
+}
+
 export class EbpfDatapath implements Datapath {
   readonly kind = 'ebpf';
   readonly pinRoot: string;
@@ -79,7 +98,7 @@ export class EbpfDatapath implements Datapath {
   /** Ids and attachments as the last apply left them in sluice_names. */
   private known: { ids: IdState; names: NamesState } | undefined;
   /** Audited directions of the last apply, with their endpoint ids (sluice_would_deny slots). */
-  private audited: readonly { pod: string; direction: Direction; id: number }[] = [];
+  private audited: readonly AuditedSlot[] = [];
 
   constructor(private readonly options: EbpfDatapathOptions = {}) {
     this.pinRoot = options.pinRoot ?? '/sys/fs/bpf/sluice';
@@ -104,20 +123,32 @@ export class EbpfDatapath implements Datapath {
     return Promise.resolve();
   }
 
-  /** sluice_would_deny of the audited directions, summed over CPUs; counts since the endpoint id was assigned. */
+  /**
+   * sluice_would_deny of the audited directions, summed over CPUs, counted
+   * since this process programmed the direction as audited for that pod (an
+   * endpoint id another pod used before starts from its count then).
+   */
   wouldDeny(): Promise<readonly WouldDenyCount[]> {
     const obj = this.obj;
     if (obj === undefined || this.audited.length === 0) return Promise.resolve([]);
     const ref = mapRef(obj, L.MAPS.wouldDeny);
-    const key = Buffer.alloc(4);
     return Promise.resolve(
-      this.audited.map(({ pod, direction, id }) => {
-        key.writeUInt32LE(L.statsIndex(id, L.DIRECTION[direction]));
-        let packets = 0n;
-        for (const slot of mapLookupPerCpu(ref, key, L.wouldDenyValue.size) ?? []) {
-          packets += L.wouldDenyValue.decode(slot).packets;
-        }
-        return { pod, direction, packets: Number(packets) };
+      this.audited.map(({ pod, direction, id, base }) => {
+        const packets = wouldDenySlot(ref, id, direction) - base;
+        return { pod, direction, packets: Number(packets > 0n ? packets : 0n) };
+      }),
+    );
+  }
+
+  /** The audited directions of `model` with their ids; a direction new to this list gets its slot's count as base. */
+  private auditedSlots(obj: BpfObject, model: CompiledPolicy, ids: IdState): AuditedSlot[] {
+    const before = new Map(this.audited.map((a) => [`${a.pod} ${a.direction} ${a.id}`, a.base]));
+    const ref = mapRef(obj, L.MAPS.wouldDeny);
+    return model.endpoints.flatMap((ep) =>
+      DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((direction) => {
+        const id = ids.endpoint.get(ep.pod) ?? 0;
+        const base = before.get(`${ep.pod} ${direction} ${id}`) ?? wouldDenySlot(ref, id, direction);
+        return { pod: ep.pod, direction, id, base };
       }),
     );
   }
@@ -135,6 +166,7 @@ export class EbpfDatapath implements Datapath {
     this.known = undefined;
     let names = known?.names ?? readNames(refs.names);
     const p = plan(model, node, known?.ids ?? idsFromNames(names.rows));
+    const audited = this.auditedSlots(obj, model, p.ids);
     let attachments: NamesState['attachments'] | undefined;
     // Programs are (re)attached between the upserts and the deletes: after an
     // upgrade that moves entries between maps, old and new programs both
@@ -145,13 +177,7 @@ export class EbpfDatapath implements Datapath {
       upgradeCt();
     });
     this.known = { ids: p.ids, names: { rows: [], attachments: attachments ?? new Map() } };
-    this.audited = model.endpoints.flatMap((ep) =>
-      DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((direction) => ({
-        pod: ep.pod,
-        direction,
-        id: p.ids.endpoint.get(ep.pod) ?? 0,
-      })),
-    );
+    this.audited = audited;
     this.ctUpgraded = true;
     return stats;
   }

@@ -50,16 +50,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_event_limit SEC(".maps");
 
+/*
+ * The slot of an endpoint and direction in sluice_stats and
+ * sluice_would_deny; NULL for ids whose index would overflow (the array
+ * lookup itself fails for an index beyond max_entries).
+ */
+static __always_inline void *sluice_slot(void *map, __u32 endpoint_id, __u8 dir)
+{
+	__u32 index = endpoint_id * 2 + (dir & 1);
+
+	if (endpoint_id >= 0x7fffffff)
+		return NULL;
+	return bpf_map_lookup_elem(map, &index);
+}
+
 static __always_inline void sluice_count(__u32 endpoint_id, __u8 dir,
 					 __u8 verdict, __u32 len)
 {
-	__u32 index = endpoint_id * 2 + (dir & 1);
 	struct sluice_stats_value *v;
 
-	/* The array lookup fails for an index beyond max_entries. */
-	if (endpoint_id >= 0x7fffffff)
-		return;
-	v = bpf_map_lookup_elem(&sluice_stats, &index);
+	v = sluice_slot(&sluice_stats, endpoint_id, dir);
 	if (!v)
 		return;
 	if (verdict == SLUICE_VERDICT_ALLOW) {
@@ -75,12 +85,9 @@ static __always_inline void sluice_count(__u32 endpoint_id, __u8 dir,
 static __always_inline void sluice_count_would_deny(__u32 endpoint_id,
 						   __u8 dir, __u32 len)
 {
-	__u32 index = endpoint_id * 2 + (dir & 1);
 	struct sluice_would_deny_value *v;
 
-	if (endpoint_id >= 0x7fffffff)
-		return;
-	v = bpf_map_lookup_elem(&sluice_would_deny, &index);
+	v = sluice_slot(&sluice_would_deny, endpoint_id, dir);
 	if (!v)
 		return;
 	v->packets++;

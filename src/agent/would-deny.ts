@@ -14,7 +14,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../util/log.js';
 import type { WouldDenyCount } from '../datapath/types.js';
-import type { CompiledPolicy, Direction } from '../model/compiled.js';
+import { auditedSides, type CompiledPolicy, type Direction } from '../model/compiled.js';
 import type { ReconcilerObserver, SyncRecord } from './reconciler.js';
 
 /** Last readings per `pod direction`. */
@@ -24,14 +24,7 @@ const slot = (pod: string, direction: Direction): string => `${pod} ${direction}
 
 /** The audited policies of each audited endpoint direction of `model`. */
 export function auditedPolicies(model: CompiledPolicy): Map<string, readonly string[]> {
-  const out = new Map<string, readonly string[]>();
-  for (const ep of model.endpoints) {
-    for (const direction of ['ingress', 'egress'] as const) {
-      const side = ep[direction];
-      if (side.isolated && side.audit) out.set(slot(ep.pod, direction), side.policies);
-    }
-  }
-  return out;
+  return new Map(auditedSides(model).map((a) => [slot(a.endpoint.pod, a.direction), a.policies]));
 }
 
 /**

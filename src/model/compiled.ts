@@ -115,3 +115,25 @@ export interface CompiledPolicy {
   readonly peerPrefixes: readonly PeerPrefix[];
   readonly warnings: readonly CompileWarning[];
 }
+
+/** An endpoint direction isolated by audited policies only (DirectionState.audit). */
+export interface AuditedSide {
+  readonly endpoint: Endpoint;
+  readonly direction: Direction;
+  /** The audited policies that would deny what the rule set does not allow. */
+  readonly policies: readonly string[];
+}
+
+/** Whether this direction lets what its rule set does not allow pass as "would deny". */
+export const isAudited = (s: DirectionState): boolean => s.isolated && s.audit;
+
+/** Every audited endpoint direction of `model`, in endpoint order, ingress before egress. */
+export function auditedSides(model: CompiledPolicy): AuditedSide[] {
+  return model.endpoints.flatMap((endpoint) =>
+    DIRECTIONS.filter((d) => isAudited(endpoint[d])).map((direction) => ({
+      endpoint,
+      direction,
+      policies: endpoint[direction].policies,
+    })),
+  );
+}

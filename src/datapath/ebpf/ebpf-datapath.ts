@@ -8,7 +8,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 
-import { DIRECTIONS, type CompiledPolicy, type Direction } from '../../model/compiled.js';
+import { auditedSides, type CompiledPolicy, type Direction } from '../../model/compiled.js';
 import type { ApplyStats, Datapath, NodeContext, WouldDenyCount } from '../types.js';
 import {
   attach,
@@ -144,13 +144,11 @@ export class EbpfDatapath implements Datapath {
   private auditedSlots(obj: BpfObject, model: CompiledPolicy, ids: IdState): AuditedSlot[] {
     const before = new Map(this.audited.map((a) => [`${a.pod} ${a.direction} ${a.id}`, a.base]));
     const ref = mapRef(obj, L.MAPS.wouldDeny);
-    return model.endpoints.flatMap((ep) =>
-      DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((direction) => {
-        const id = ids.endpoint.get(ep.pod) ?? 0;
-        const base = before.get(`${ep.pod} ${direction} ${id}`) ?? wouldDenySlot(ref, id, direction);
-        return { pod: ep.pod, direction, id, base };
-      }),
-    );
+    return auditedSides(model).map(({ endpoint: { pod }, direction }) => {
+      const id = ids.endpoint.get(pod) ?? 0;
+      const base = before.get(`${pod} ${direction} ${id}`) ?? wouldDenySlot(ref, id, direction);
+      return { pod, direction, id, base };
+    });
   }
 
   private applySync(model: CompiledPolicy, node: NodeContext): ApplyStats {

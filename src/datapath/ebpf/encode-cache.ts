@@ -9,7 +9,7 @@
  * never be mutated.
  */
 
-import type { AllowTuple, Endpoint, PeerPrefix, RuleSet } from '../../model/compiled.js';
+import { isAudited, type AllowTuple, type Endpoint, type PeerPrefix, type RuleSet } from '../../model/compiled.js';
 import { isSingleAddress, peerPrefix } from './addr.js';
 import type { Entry } from './encode.js';
 import * as L from './layout.js';
@@ -195,8 +195,8 @@ export function endpointEntries(
   const flags =
     (ep.ingress.isolated ? L.ENDPOINT_FLAGS.ingressIsolated : 0) |
     (ep.egress.isolated ? L.ENDPOINT_FLAGS.egressIsolated : 0) |
-    (ep.ingress.isolated && ep.ingress.audit ? L.ENDPOINT_FLAGS.ingressAudit : 0) |
-    (ep.egress.isolated && ep.egress.audit ? L.ENDPOINT_FLAGS.egressAudit : 0) |
+    (isAudited(ep.ingress) ? L.ENDPOINT_FLAGS.ingressAudit : 0) |
+    (isAudited(ep.egress) ? L.ENDPOINT_FLAGS.egressAudit : 0) |
     lookupFlags;
   return memo(endpointCache, ep, [endpointId, ingressRuleset, egressRuleset, flags], () => {
     const value = L.endpoint.encode({ endpointId, ingressRuleset, egressRuleset, flags });

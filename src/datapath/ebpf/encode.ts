@@ -27,7 +27,7 @@ import ipaddr from 'ipaddr.js';
 
 import {
   ANY_CLASS,
-  DIRECTIONS,
+  auditedSides,
   WORLD_CLASS,
   type AllowTuple,
   type CompiledPolicy,
@@ -288,12 +288,10 @@ let nameRows = new Map<string, HexEntry>();
  * its sluice_stats index), so that a would-deny event names them.
  */
 function auditNames(model: CompiledPolicy, ids: IdState): [number, string][] {
-  return model.endpoints.flatMap((ep) =>
-    DIRECTIONS.filter((d) => ep[d].isolated && ep[d].audit).map((d): [number, string] => [
-      L.statsIndex(ids.endpoint.get(ep.pod) ?? 0, L.DIRECTION[d]),
-      ep[d].policies.join(','),
-    ]),
-  );
+  return auditedSides(model).map((a) => [
+    L.statsIndex(ids.endpoint.get(a.endpoint.pod) ?? 0, L.DIRECTION[a.direction]),
+    a.policies.join(','),
+  ]);
 }
 
 function encodeNames(ids: IdState, model: CompiledPolicy): Entries {

@@ -10,7 +10,7 @@
  * stopped referencing it, when they can no longer change.
  */
 import ipaddr from 'ipaddr.js';
-import { DIRECTIONS, type CompiledPolicy, type Direction } from '../../model/compiled.js';
+import { auditedSides, type CompiledPolicy, type Direction } from '../../model/compiled.js';
 import type { WouldDenyCount } from '../types.js';
 import type { Family } from './names.js';
 import { addressesOf } from './sets.js';
@@ -18,9 +18,9 @@ import { addressesOf } from './sets.js';
 /** Canonical address → `namespace/name` of every endpoint audited in `direction`: one `<dir>-audit` set. */
 export function auditedAddresses(model: CompiledPolicy, direction: Direction, family: Family): Map<string, string> {
   const out = new Map<string, string>();
-  for (const ep of model.endpoints) {
-    if (!ep[direction].isolated || !ep[direction].audit) continue;
-    for (const ip of addressesOf(ep, family)) out.set(ip, ep.pod);
+  for (const a of auditedSides(model)) {
+    if (a.direction !== direction) continue;
+    for (const ip of addressesOf(a.endpoint, family)) out.set(ip, a.endpoint.pod);
   }
   return out;
 }
@@ -71,15 +71,9 @@ export const counterKey = (direction: Direction, ip: string): string => `${direc
  * (both families), keyed by `counterKey`.
  */
 export function wouldDenyRows(model: CompiledPolicy, counts: ReadonlyMap<string, number>): WouldDenyCount[] {
-  const rows: WouldDenyCount[] = [];
-  for (const ep of model.endpoints) {
-    for (const direction of DIRECTIONS) {
-      const state = ep[direction];
-      if (!state.isolated || !state.audit) continue;
-      const ips = [...addressesOf(ep, 4), ...addressesOf(ep, 6)];
-      const packets = ips.reduce((n, ip) => n + (counts.get(counterKey(direction, ip)) ?? 0), 0);
-      rows.push({ pod: ep.pod, direction, packets });
-    }
-  }
-  return rows;
+  return auditedSides(model).map(({ endpoint, direction }) => {
+    const ips = [...addressesOf(endpoint, 4), ...addressesOf(endpoint, 6)];
+    const packets = ips.reduce((n, ip) => n + (counts.get(counterKey(direction, ip)) ?? 0), 0);
+    return { pod: endpoint.pod, direction, packets };
+  });
 }

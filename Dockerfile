@@ -36,8 +36,8 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ node_modules/
 COPY --from=build /src/bin/ bin/
 COPY --from=build /src/dist/ dist/
-# The agent's default --bpf-object: build/bpf/sluice.bpf.o next to dist/.
-COPY --from=build /src/build/bpf/sluice.bpf.o build/bpf/
+# The agent's default --bpf-object of each --conntrack: build/bpf/sluice.bpf.o and sluice-kct.bpf.o next to dist/.
+COPY --from=build /src/build/bpf/sluice.bpf.o /src/build/bpf/sluice-kct.bpf.o build/bpf/
 RUN ln -s /opt/sluice/bin/sluice.js /usr/local/bin/sluice
 LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.version="0.1.0" \

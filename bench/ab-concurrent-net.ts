@@ -31,6 +31,8 @@ export interface Side {
 
 export interface ConcurrentNet {
   readonly node: NodeNs;
+  /** Whether the node's netfilter tracks connections (kube-proxy's INVALID rule is in place). */
+  readonly conntrack: boolean;
   readonly sides: readonly [Side, Side];
   close(): Promise<void>;
 }
@@ -48,7 +50,18 @@ async function secondRemote(node: NodeNs, ns: string): Promise<void> {
   await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
 }
 
-export async function createConcurrentNet(): Promise<ConcurrentNet> {
+/**
+ * kube-proxy's rule dropping packets conntrack finds INVALID, in FORWARD of
+ * both families: on a node it is what makes netfilter track every
+ * connection, so the bench's node pays for conntrack as a real one does.
+ */
+export async function trackConnections(node: NodeNs): Promise<void> {
+  for (const bin of ['iptables-nft', 'ip6tables-nft']) {
+    await node.exec(bin, ['-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+  }
+}
+
+export async function createConcurrentNet(opts: { conntrack: boolean }): Promise<ConcurrentNet> {
   const node = await createNode({
     topology: 'routed',
     pods: SERVERS.map((id) => ({ id, labels: { app: 'server' }, ports: [['http', 80]] as [string, number][] })),
@@ -64,6 +77,7 @@ export async function createConcurrentNet(): Promise<ConcurrentNet> {
   };
   try {
     await secondRemote(node, remoteB);
+    if (opts.conntrack) await trackConnections(node);
     const specs = [
       { name: 'a', clientNs: node.remote.ns, clientAddr: '14.215.0.2', uplink: 'rmt0', gateway: '10.100.200.1' },
       { name: 'b', clientNs: remoteB, clientAddr: '14.215.0.3', uplink: 'rmt1', gateway: '10.100.201.1' },
@@ -84,7 +98,7 @@ export async function createConcurrentNet(): Promise<ConcurrentNet> {
         return { name, server, clientNs, clientAddr, uplink, url };
       }),
     );
-    return { node, sides: [sides[0], sides[1]] as [Side, Side], close };
+    return { node, conntrack: opts.conntrack, sides: [sides[0], sides[1]] as [Side, Side], close };
   } catch (err) {
     await close();
     throw err;

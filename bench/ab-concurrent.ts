@@ -24,8 +24,16 @@
  * policy, no lookup at the open hook): the floor under any datapath that
  * keeps established flows across policy changes.
  *
+ * Two builds of sluice are measured: sluice.bpf.o with its own connection
+ * table, and sluice-kct.bpf.o, which keeps TCP and UDP flows in the
+ * kernel's conntrack (bpf/lib/kct.h). The node's netfilter tracks
+ * connections, as kube-proxy makes it do on a real node (its rule dropping
+ * ctstate INVALID in FORWARD), in every configuration; --no-conntrack
+ * leaves the node without any conntrack user.
+ *
  * Run: node --import tsx bench/ab-concurrent.ts [--quick] [--cycles N] [--seconds S] [--pods N] [--wrk]
- *        [--object NAME=PATH ...]
+ *        [--no-conntrack] [--bpf-stats] [--object NAME=PATH ...]
+ * (--bpf-stats: per configuration, ns per run of each hook's program under the load, bench/ab-concurrent-profile.ts.)
  * (--wrk: wrk keep-alive requests instead of ab, i.e. the established-flow path.)
  * (--object adds another build of the object as a configuration, e.g. a trial variant).
  */
@@ -35,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../src/compiler/compile.js';
 import type { CompiledPolicy } from '../src/model/compiled.js';
 import { createConcurrentNet, sideReaches, type ConcurrentNet, type Side } from './ab-concurrent-net.js';
+import { enableBpfStats, HookProfile, hookStats } from './ab-concurrent-profile.js';
 import { ksoftirqdSeconds, ratioLine, type Config, type Slice } from './ab-concurrent-stats.js';
 import { intFlag, withBenchNet } from './slices-cli.js';
 import { benchmarkPolicies, benchmarkSnapshot, NODE_NAME } from './throughput-cluster.js';
@@ -50,6 +59,9 @@ const CONCURRENCY = 32;
 /** --wrk: wrk keep-alive requests (the established-flow path) instead of ab's new connections. */
 const WRK = process.argv.includes('--wrk');
 const load = WRK ? wrkRpsFrom : abRpsFrom;
+/** --bpf-stats: also print each configuration's ns per program run at each hook (the kernel's BPF accounting). */
+const BPF_STATS = process.argv.includes('--bpf-stats');
+const profiles = new Map<string, HookProfile>();
 const TOOL = WRK ? `wrk -t1 -c${CONCURRENCY}, keep-alive` : `ab -c ${CONCURRENCY}, a new connection per request`;
 const BUILD = fileURLToPath(new URL('../build/bpf/', import.meta.url));
 
@@ -68,7 +80,10 @@ const BUILT_CONFIGS: readonly [Config, ...Config[]] = [
   { name: 'lookup', label: 'parse and ct lookup, then pass', object: `${BUILD}lookup.bpf.o` },
   { name: 'state', label: 'ct state only, nothing judged', object: `${BUILD}state.bpf.o` },
   { name: 'ebpf', label: 'sluice eBPF', object: `${BUILD}sluice.bpf.o` },
+  { name: 'ebpf-kct', label: 'sluice eBPF, kernel conntrack', object: `${BUILD}sluice-kct.bpf.o` },
 ];
+/** The configurations that enforce the benchmark's policy. */
+const ENFORCING = new Set(['ebpf', 'ebpf-kct']);
 const CONFIGS: readonly [Config, ...Config[]] = [...BUILT_CONFIGS, ...extraObjects()];
 const BUILT = new Set(BUILT_CONFIGS.map((c) => c.name));
 
@@ -76,7 +91,7 @@ const BUILT = new Set(BUILT_CONFIGS.map((c) => c.name));
 async function checkSides(net: ConcurrentNet, config: Config, carrier: Side): Promise<void> {
   if (!BUILT.has(config.name)) return; // an --object: whatever it does
   for (const side of net.sides) {
-    const enforcing = config.name === 'ebpf' && side === carrier;
+    const enforcing = ENFORCING.has(config.name) && side === carrier;
     const denied = !(await sideReaches(side, DENIED_PORT));
     if (denied !== enforcing) {
       throw new Error(`${config.label} on side ${carrier.name}: side ${side.name} TCP/${DENIED_PORT} denied=${denied}`);
@@ -97,6 +112,11 @@ async function slice(net: ConcurrentNet, model: CompiledPolicy, config: Config, 
     const rates = await Promise.all(net.sides.map((s) => load(s.clientNs, s.url, CONCURRENCY, SECONDS)));
     const [a, b] = rates;
     if (a === undefined || b === undefined) throw new Error('missing a rate');
+    if (BPF_STATS && dp !== undefined) {
+      const profile = profiles.get(config.name) ?? new HookProfile();
+      profile.add(hookStats());
+      profiles.set(config.name, profile);
+    }
     return { carrier: carrier.name, a, b };
   } finally {
     await dp?.cleanup();
@@ -109,7 +129,7 @@ async function measure(net: ConcurrentNet): Promise<void> {
   const model = compile(benchmarkSnapshot(PODS, real, await benchmarkPolicies()), NODE_NAME);
   console.log(
     `two load generators at once, one per server pod (${TOOL}), ` +
-      `${PODS.toLocaleString('en-US')} pods: ${CYCLES} cycles of ${CONFIGS.length} configurations × 2 sides × ${SECONDS} s`,
+      `${PODS.toLocaleString('en-US')} pods, ${net.conntrack ? 'node tracks connections' : 'no conntrack on the node'}: ${CYCLES} cycles of ${CONFIGS.length} configurations × 2 sides × ${SECONDS} s`,
   );
   console.log(['cycle', 'config', 'carrier', 'a req/s', 'b req/s', 'ratio'].map((h) => h.padStart(9)).join(''));
   const slices: Slice[] = [];
@@ -130,6 +150,10 @@ async function measure(net: ConcurrentNet): Promise<void> {
     }
   }
   for (const config of CONFIGS) console.log(ratioLine(slices, config));
+  for (const config of CONFIGS) {
+    const profile = profiles.get(config.name);
+    if (profile !== undefined) console.log(profile.line(config.label));
+  }
   const total = summarize(slices.filter((s) => s.config === 'none').map((s) => s.a + s.b));
   console.log(
     `control, both sides' requests/s together: median ${total.median.toFixed(0)}, ` +
@@ -139,4 +163,10 @@ async function measure(net: ConcurrentNet): Promise<void> {
   console.log(`ksoftirqd ran ${pct((ksoftirqdSeconds() - soft0) / cpuSeconds)} of all CPUs' time over the run`);
 }
 
-await withBenchNet('bench/ab-concurrent.ts', createConcurrentNet, measure);
+const CONNTRACK = !process.argv.includes('--no-conntrack');
+const restoreStats = BPF_STATS ? enableBpfStats() : () => undefined;
+try {
+  await withBenchNet('bench/ab-concurrent.ts', () => createConcurrentNet({ conntrack: CONNTRACK }), measure);
+} finally {
+  restoreStats();
+}

@@ -17,11 +17,11 @@ export const ENDPOINTS_DEFAULT_MAX = 4096;
 /** The pod under test: isolated both ways, rule set 1 for both directions. */
 export const SERVER = '10.32.0.10';
 /** The TKE benchmark client network 14.215.0.0/16. */
-const CLIENT = '14.215.1.2';
+export const CLIENT = '14.215.1.2';
 const CLIENT_CIDR = '14.215.0.0/16';
 const CLIENT_CLASS = 1001;
 /** Every rule set allows egress to 10.200.0.0/16 on TCP 443. */
-const EGRESS_DST = '10.200.1.1';
+export const EGRESS_DST = '10.200.1.1';
 const EGRESS_CIDR = '10.200.0.0/16';
 const EGRESS_CLASS = 1002;
 export const NODE_ADDR = '10.0.0.254';

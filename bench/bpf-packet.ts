@@ -3,6 +3,8 @@
  * through BPF_PROG_TEST_RUN, against an empty tc program, with the maps
  * filled through the codec for 0, 1,000 and 10,000 pods and 1,000 policies.
  * Prints numbers; no pass/fail. Needs root.
+ * The build that keeps flows in the kernel's conntrack (sluice-kct.bpf.o) is
+ * measured beside it (bench/bpf-packet-kct.ts).
  * Run: node --import tsx bench/bpf-packet.ts [--quick] [--compare OLD.o] [--pods 0,1000]
  *
  * Everything is pinned under /sys/fs/bpf/sluice-bench-<pid>, removed at exit.
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { packet } from '../test/ebpf/packets.js';
 import type { FreshResult } from './bpf-packet-fresh.js';
+import { KCT_CASES, runKctScale } from './bpf-packet-kct.js';
 import { loadObject, measure, runScale, type RunOptions, type Sample, type ScaleInfo } from './bpf-packet-run.js';
 import {
   CASES,
@@ -42,6 +45,8 @@ const NO_AUDIT_OBJ = `${REPO}build/bpf/no-audit.bpf.o`;
 const COMPARE = argValue('--compare') ?? NO_AUDIT_OBJ;
 const BEFORE = COMPARE === NO_AUDIT_OBJ ? 'no audit ns' : 'before ns';
 const SLUICE_OBJ = `${REPO}build/bpf/sluice.bpf.o`;
+/** The build that keeps TCP and UDP flows in the kernel's conntrack (bpf/sluice_kct.bpf.c). */
+const KCT_OBJ = `${REPO}build/bpf/sluice-kct.bpf.o`;
 const EMPTY_OBJ = `${REPO}build/bpf/empty.bpf.o`;
 const FRESH = { wrapper: `${REPO}build/bpf/fresh.bpf.o`, empty: EMPTY_OBJ, floor: `${REPO}build/bpf/ct-floor.bpf.o` };
 const PIN_ROOT = `/sys/fs/bpf/sluice-bench-${process.pid}`;
@@ -89,6 +94,41 @@ function printTable(rows: readonly Row[], empty: number): void {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const b of body) console.log(line(b));
+}
+
+interface KctRow {
+  readonly name: string;
+  readonly pods: number;
+  readonly table: Sample | undefined;
+  readonly kct: Sample;
+}
+
+function printKct(rows: readonly KctRow[], empty: number): void {
+  console.log('the two flow-state designs side by side (kernel conntrack: build/bpf/sluice-kct.bpf.o, see notes):');
+  const head = [
+    'case',
+    'pods',
+    'own table ns',
+    'kernel conntrack ns',
+    'kernel minus table',
+    `kernel min-max of ${SAMPLES}`,
+  ];
+  const body = rows.map((r) => [
+    r.name,
+    fmt(r.pods),
+    r.table === undefined ? '' : fmt(r.table.median),
+    fmt(r.kct.median),
+    r.table === undefined
+      ? ''
+      : `${r.kct.median - r.table.median >= 0 ? '+' : ''}${fmt(r.kct.median - r.table.median)}`,
+    `${fmt(r.kct.min)}-${fmt(r.kct.max)}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(`  (empty tc program: ${fmt(empty)} ns)`);
+  console.log(`  ${line(head)}`);
+  for (const b of body) console.log(`  ${line(b)}`);
 }
 
 interface FreshRow extends FreshResult {
@@ -163,6 +203,20 @@ Notes
   audit-mode branches (bpf/bench/no-audit.bpf.c). None of these endpoints is
   audited, so the gap to ns/packet is what audit mode costs a node with no
   audited policy.
+- The two flow-state designs: "own table ns" is the row of the table above
+  (build/bpf/sluice.bpf.o, flows in sluice_ct); "kernel conntrack ns" the
+  same packet on build/bpf/sluice-kct.bpf.o over maps of its own, its flows
+  held by the conntrack table of a network namespace of its own (inserted
+  with conntrack -I, ESTABLISHED, as the host's netfilter creates them) and
+  the runs made inside that namespace, so that bpf_skb_ct_lookup finds them.
+  An established packet there costs the conntrack lookup (a reference taken
+  and dropped), the endpoint lookup that counts it and a read of the mark.
+  "from_pod first packet, nothing tracked yet": a SYN the kernel does not
+  know yet (at sluice_from_pod, before the host's netfilter, every flow's
+  first packet is one), judged on every run and written nowhere; its table
+  counterpart is the from_pod new flow row, which also rewrites its entry.
+  After the runs the bench checks the side bytes in the flows' marks and
+  that sluice_ct4 stayed empty.
 - --compare OLD.o: "before" is another build of the object instead (e.g.
   the previous commit's, built to build/bpf/old.o).`;
 
@@ -203,11 +257,18 @@ function run(): void {
   const empty = runEmpty();
   const rows: Row[] = [{ name: EMPTY_CASE.name, pods: '-', after: empty }];
   const freshRows: FreshRow[] = [];
+  const kctRows: KctRow[] = [];
   const infos: ScaleInfo[] = [];
   for (const pods of POD_COUNTS) {
     const before = COMPARE === undefined ? undefined : runScale(COMPARE, `${PIN_ROOT}/old-${pods}`, pods, policy, RUN);
     const after = runScale(SLUICE_OBJ, `${PIN_ROOT}/pods-${pods}`, pods, policy, RUN, FRESH);
     if (after.fresh !== undefined) freshRows.push({ pods, ...after.fresh });
+    const kct = runKctScale(KCT_OBJ, `${PIN_ROOT}/kct-${pods}`, pods, policy, RUN);
+    for (const c of KCT_CASES) {
+      const ns = kct.get(c.name);
+      const table = c.table === undefined ? undefined : after.ns.get(c.table);
+      if (ns !== undefined) kctRows.push({ name: c.name, pods, table, kct: ns });
+    }
     infos.push(after.info);
     for (const c of CASES) {
       const ns = after.ns.get(c.name);
@@ -219,6 +280,8 @@ function run(): void {
   printTable(rows, empty.median);
   console.log('');
   printFresh(freshRows);
+  console.log('');
+  printKct(kctRows, empty.median);
   console.log(NOTES);
 }
 

@@ -23,6 +23,9 @@
 #include "../lib/events.h"
 #include "../lib/names.h"
 #include "../lib/service.h"
+#ifdef SLUICE_CT_KERNEL
+#include "../lib/kct-verdict.h"
+#endif
 
 /*
  * bpf/bench/pass.bpf.c builds this object with SLUICE_BENCH_PASS_ONLY: the
@@ -176,6 +179,14 @@ static __always_inline int sluice_handle(struct __sk_buff *skb, __u8 dir)
 	if (dir == SLUICE_DIR_INGRESS && sluice_marked(skb) &&
 	    sluice_deferred_deny(skb, &p, c))
 		return TC_ACT_SHOT;
+#ifdef SLUICE_CT_KERNEL
+	if (p.frag == SLUICE_FRAG_NONE && sluice_kct_tracks(p.protocol)) {
+		int act = sluice_kct_handle(skb, &p, dir, c);
+
+		if (act >= 0)
+			return act;
+	}
+#endif
 	sluice_ct_find(&p, dir, &h);
 #ifdef SLUICE_BENCH_LOOKUP_ONLY
 	if (h.v || skb->len) /* always: keeps the lookup from being optimised away */

@@ -20,6 +20,9 @@
 #define SLUICE_LIB_CT_H
 
 #include "parse.h"
+#ifdef SLUICE_CT_KERNEL
+#include "kct.h"
+#endif
 
 #define SLUICE_NSEC 1000000000ULL
 
@@ -410,6 +413,11 @@ __attribute__((noinline)) int sluice_ct_related(struct __sk_buff *skb,
 		return 0;
 	if (!sluice_addr_eq(in.saddr, p->daddr))
 		return 0;
+#ifdef SLUICE_CT_KERNEL
+	if (sluice_kct_tracks(in.protocol) &&
+	    sluice_kct_related(skb, &in, dir))
+		return 1;
+#endif
 	/*
 	 * Not sluice_ct_find: clang would merge its IPv4 code with the
 	 * established path's and slow that down with spills; this is rare.

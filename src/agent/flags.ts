@@ -2,6 +2,7 @@
  * `sluice agent` flags, as data (the parser, --help and docs/flags.md all read
  * this table), and their reading into a validated AgentConfig.
  */
+import type { ConntrackChoice } from './conntrack-choice.js';
 import os from 'node:os';
 import type { CommandDef, FlagValues } from '../cli/flags.js';
 import type { DatapathKind } from '../datapath/types.js';
@@ -184,11 +185,20 @@ export const agentCommand: CommandDef = {
       help: 'for eBPF: bpffs directory of the pinned maps, programs and links',
     },
     {
+      name: 'conntrack',
+      type: 'string',
+      value: 'STATE',
+      choices: ['auto', 'table', 'kernel'],
+      default: 'auto',
+      env: 'SLUICE_CONNTRACK',
+      help: "for eBPF: where flows are tracked. kernel: TCP and UDP flows in the kernel's conntrack, through its kfuncs (nf_conntrack must be loaded; `sluice probe` says so), the table keeps the rest. table: sluice's own connection table (sluice_ct) for all. auto: kernel where the kfuncs exist. Picks the default --bpf-object",
+    },
+    {
       name: 'bpf-object',
       type: 'string',
       value: 'PATH',
       env: 'SLUICE_BPF_OBJECT',
-      help: 'for eBPF: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation)',
+      help: 'for eBPF: the compiled tc programs (default: build/bpf/sluice.bpf.o of the installation, or sluice-kct.bpf.o with --conntrack kernel)',
     },
     {
       name: 'netns',
@@ -228,6 +238,8 @@ export interface AgentConfig {
   readonly ctEntries: number | undefined;
   readonly pinRoot: string;
   readonly bpfObject: string | undefined;
+  /** eBPF flow state: `kernel` loads the build that keeps TCP and UDP flows in nf_conntrack. */
+  readonly conntrack: ConntrackChoice;
   /** Present only when given (--netns): the network namespace whose interfaces are enforced. */
   readonly netns?: string;
 }
@@ -283,6 +295,7 @@ export function readAgentConfig(values: FlagValues): AgentConfig {
     ctEntries: typeof ct === 'number' ? ct : undefined,
     pinRoot: str(values['pin-root']) ?? '/sys/fs/bpf/sluice',
     bpfObject: str(values['bpf-object']),
+    conntrack: (str(values['conntrack']) ?? 'auto') as ConntrackChoice,
     ...netnsOf(values),
   };
 }

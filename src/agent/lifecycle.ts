@@ -5,6 +5,8 @@
  * and programs, or iptables chains and sets), so a restart or upgrade leaves
  * no window without enforcement; `cleanupOnExit` removes it all instead.
  */
+import { kernelConntrackCheck } from '../datapath/probe-kct.js';
+import { chooseConntrack } from './conntrack-choice.js';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +40,18 @@ export interface AgentDeps {
   readonly onStarted?: (agent: { readonly servers: readonly RunningServer[]; readonly reconciler: Reconciler }) => void;
 }
 
-const DEFAULT_BPF_OBJECT = fileURLToPath(new URL('../../build/bpf/sluice.bpf.o', import.meta.url));
+/** The object of each --conntrack choice: bpf/sluice_tc.bpf.c, and its build with kernel conntrack. */
+const DEFAULT_BPF_OBJECTS = {
+  table: fileURLToPath(new URL('../../build/bpf/sluice.bpf.o', import.meta.url)),
+  kernel: fileURLToPath(new URL('../../build/bpf/sluice-kct.bpf.o', import.meta.url)),
+} as const;
+
+/** The object of the --conntrack choice, logged with why (only the eBPF datapath loads it). */
+function defaultObject(config: AgentConfig, log: Logger): string {
+  const decision = chooseConntrack(config.conntrack, kernelConntrackCheck);
+  if (config.datapath !== 'iptables') log.info({ conntrack: decision.conntrack }, decision.reason);
+  return DEFAULT_BPF_OBJECTS[decision.conntrack];
+}
 
 /**
  * Without an injected chooser, the capability probe decides: `auto` takes
@@ -50,9 +63,10 @@ async function defaultDatapath(
   autoSelect: AutoSelect | undefined,
   log: Logger,
 ): Promise<Datapath> {
+  const objectPath = config.bpfObject ?? defaultObject(config, log);
   const options = {
     pinRoot: config.pinRoot,
-    objectPath: config.bpfObject ?? DEFAULT_BPF_OBJECT,
+    objectPath,
     ...(config.ctEntries === undefined ? {} : { ctEntries: config.ctEntries }),
     ...(config.netns === undefined ? {} : { netns: config.netns }),
   };

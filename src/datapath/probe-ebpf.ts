@@ -15,6 +15,7 @@ import { inNetns } from './ebpf/netns.js';
 import { tcAttach, tcHookCreate, tcHookDestroy, tcxAttach } from './ebpf/tc.js';
 import { progTestRun } from './ebpf/test-run.js';
 import type { Need, ProbeCheck, ProbeOptions } from './probe.js';
+import { kernelConntrackCheck } from './probe-kct.js';
 import { runTool, toolError, type ProbeNetns } from './probe-netns.js';
 
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -162,6 +163,8 @@ export async function ebpfChecks(netns: ProbeNetns, options: ProbeOptions): Prom
   );
   add('bpffs', 'required', await bpffsCheck(bpffs));
   add('kernel-btf', 'optional', btfCheck());
+  // For --conntrack kernel (sluice-kct.bpf.o); without it the agent keeps flows in its own table.
+  add('conntrack-kfuncs', 'optional', kernelConntrackCheck());
   for (const m of MAP_TYPES)
     add(
       m.name,

@@ -55,6 +55,7 @@ test('readAgentConfig: defaults', () => {
       ctEntries: undefined,
       pinRoot: '/sys/fs/bpf/sluice',
       bpfObject: undefined,
+      conntrack: 'auto',
     },
   );
 });

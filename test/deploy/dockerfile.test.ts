@@ -120,14 +120,16 @@ test('every path copied from the build stage exists after `npm run build` (the r
       image.set(path.join(workdir(runtimeStage), target).replace(/\/$/, ''), inRepo);
     }
   }
-  const want = ['package.json', 'node_modules', 'bin', 'dist', 'build/bpf/sluice.bpf.o'];
+  const want = ['package.json', 'node_modules', 'bin', 'dist', 'build/bpf/sluice.bpf.o', 'build/bpf/sluice-kct.bpf.o'];
   assert.deepEqual([...image.keys()].sort(), want.map((p) => path.join(workdir(runtimeStage), p)).sort());
-  // Where the code looks for the object: dist/agent/lifecycle.js's default --bpf-object.
-  const literal = /DEFAULT_BPF_OBJECT = fileURLToPath\(new URL\('([^']+)'/.exec(
-    loadText('src/agent/lifecycle.ts'),
-  )?.[1];
-  const resolved = path.join(workdir(runtimeStage), 'dist/agent', literal ?? '?');
-  assert.ok(image.has(resolved), `the agent looks for ${resolved}`);
+  // Where the code looks for the objects: dist/agent/lifecycle.js's default --bpf-object of each --conntrack.
+  const block = /DEFAULT_BPF_OBJECTS = \{([^}]+)\}/.exec(loadText('src/agent/lifecycle.ts'))?.[1] ?? '';
+  const literals = [...block.matchAll(/new URL\('([^']+)'/g)].map((m) => m[1] ?? '?');
+  assert.equal(literals.length, 2, 'one default object per --conntrack choice');
+  for (const literal of literals) {
+    const resolved = path.join(workdir(runtimeStage), 'dist/agent', literal);
+    assert.ok(image.has(resolved), `the agent looks for ${resolved}`);
+  }
   assert.ok(existsSync(path.join(root, 'dist/cli/main.js')));
   assert.ok(existsSync(path.join(root, 'build/bpf/sluice.bpf.o')));
 });

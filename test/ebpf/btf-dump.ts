@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
+/** The build with nf_conntrack as the flow state (bpf/sluice_kct.bpf.c). */
+export const KCT_OBJECT = `${REPO}build/bpf/sluice-kct.bpf.o`;
 export const HEADER = `${REPO}bpf/include/sluice_maps.h`;
 
 export interface BtfMember {
@@ -28,9 +30,9 @@ export interface BtfType {
   readonly values?: readonly { readonly name: string; readonly val: number }[];
 }
 
-export function ensureObject(): string {
-  if (!existsSync(OBJECT)) execFileSync('make', ['-C', `${REPO}bpf`], { stdio: 'ignore' });
-  return OBJECT;
+export function ensureObject(object: string = OBJECT): string {
+  if (!existsSync(object)) execFileSync('make', ['-C', `${REPO}bpf`], { stdio: 'ignore' });
+  return object;
 }
 
 export function loadBtf(): Map<number, BtfType> {

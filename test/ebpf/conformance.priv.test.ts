@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
 import { conformanceSuite } from '../support/conformance.js';
 import type { NodeNs } from '../support/netns.js';
-import { ensureObject } from './btf-dump.js';
+import { ensureObject, KCT_OBJECT, OBJECT } from './btf-dump.js';
 
 let seq = 0;
 const pinRoots = new Map<string, string>();
@@ -30,13 +30,19 @@ async function verifyClean(node: NodeNs): Promise<void> {
   assert.equal(await node.pod('x/a').agent.tcp(node.pod('x/b').v4, 80), true, 'b no longer isolated');
 }
 
-for (const useTcx of [true, false]) {
+const RUNS = [
+  { label: 'tcx', useTcx: true, object: OBJECT },
+  { label: 'clsact', useTcx: false, object: OBJECT },
+  { label: 'tcx, kernel conntrack', useTcx: true, object: KCT_OBJECT },
+];
+for (const run of RUNS) {
   conformanceSuite({
-    name: `ebpf (${useTcx ? 'tcx' : 'clsact'})`,
+    name: `ebpf (${run.label})`,
     datapath: (node) => {
       const pinRoot = `/sys/fs/bpf/sluice-test-${process.pid}-conf-${seq++}`;
       pinRoots.set(node.name, pinRoot);
-      return new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx, netns: node.name, uplinks: ['rmt0'] });
+      const objectPath = ensureObject(run.object);
+      return new EbpfDatapath({ pinRoot, objectPath, useTcx: run.useTcx, netns: node.name, uplinks: ['rmt0'] });
     },
     verifyClean,
   });

@@ -55,10 +55,11 @@ export class Fixture {
   readonly fromPod: number;
   readonly toPod: number;
 
-  constructor(globals: Readonly<Record<string, Uint8Array>> = {}) {
+  /** object: another build of the programs (e.g. KCT_OBJECT), same maps. */
+  constructor(globals: Readonly<Record<string, Uint8Array>> = {}, object?: string) {
     mkdirSync(this.dir);
     try {
-      this.obj = BpfObject.open(ensureObject(), { pinRoot: this.dir });
+      this.obj = BpfObject.open(ensureObject(object), { pinRoot: this.dir });
       for (const [name, value] of Object.entries(globals)) this.obj.setGlobal(name, value);
       this.obj.load();
       this.fromPod = this.obj.programFd('sluice_from_pod');

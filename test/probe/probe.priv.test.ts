@@ -15,6 +15,7 @@ const EBPF_CHECKS = [
   'bpf-syscall',
   'bpffs',
   'kernel-btf',
+  'conntrack-kfuncs',
   'map-hash',
   'map-percpu-hash',
   'map-percpu-array',

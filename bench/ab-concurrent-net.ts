@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNode, run, type NodeNs, type PodNs } from '../test/support/netns.js';
+import { createNode, run, trackConnections, type NodeNs, type PodNs } from '../test/support/netns.js';
 import { DENIED_PORT, prepareClient, startNginx, stop, waitForHttp } from './throughput-net.js';
 
 export interface Side {
@@ -48,17 +48,6 @@ async function secondRemote(node: NodeNs, ns: string): Promise<void> {
   await run('ip', ['-n', node.name, 'link', 'set', 'rmt1', 'up']);
   await run('ip', ['-n', ns, 'addr', 'add', '10.100.201.2/24', 'dev', 'eth0']);
   await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-}
-
-/**
- * kube-proxy's rule dropping packets conntrack finds INVALID, in FORWARD of
- * both families: on a node it is what makes netfilter track every
- * connection, so the bench's node pays for conntrack as a real one does.
- */
-export async function trackConnections(node: NodeNs): Promise<void> {
-  for (const bin of ['iptables-nft', 'ip6tables-nft']) {
-    await node.exec(bin, ['-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
-  }
 }
 
 export async function createConcurrentNet(opts: { conntrack: boolean }): Promise<ConcurrentNet> {

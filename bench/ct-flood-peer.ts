@@ -9,7 +9,9 @@
  *   hold HOST PORT K     opens K connections and answers "open K"; "report"
  *                        answers "received M": how many got a push since
  *                        the last report
- *   flood HOST PORT N C  opens and closes N connections, C at a time, then
+ *   flood HOST PORT N C SOURCES
+ *                        opens and closes N connections, C at a time, from
+ *                        the comma-separated source addresses in turn, then
  *                        answers "flooded OK FAILED" and exits
  */
 import { connect, createServer, type Socket } from 'node:net';
@@ -54,9 +56,9 @@ function hold(host: string, port: number, count: number): void {
   });
 }
 
-function once(host: string, port: number): Promise<boolean> {
+function once(host: string, port: number, localAddress: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host, port }, () => {
+    const s = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) }, () => {
       s.destroy();
       resolve(true);
     });
@@ -68,14 +70,15 @@ function once(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function flood(host: string, port: number, total: number, concurrency: number): Promise<void> {
+async function flood(host: string, port: number, total: number, concurrency: number, sources: string[]): Promise<void> {
   let next = 0;
   let ok = 0;
   let failed = 0;
   const worker = async (): Promise<void> => {
     while (next < total) {
+      const source = sources.length === 0 ? undefined : sources[next % sources.length];
       next++;
-      if (await once(host, port)) ok++;
+      if (await once(host, port, source)) ok++;
       else failed++;
     }
   };
@@ -87,5 +90,6 @@ async function flood(host: string, port: number, total: number, concurrency: num
 const num = (i: number): number => Number(args[i]);
 if (role === 'server') server(num(0));
 else if (role === 'hold') hold(args[0] ?? '', num(1), num(2));
-else if (role === 'flood') await flood(args[0] ?? '', num(1), num(2), num(3));
+else if (role === 'flood')
+  await flood(args[0] ?? '', num(1), num(2), num(3), (args[4] ?? '').split(',').filter(Boolean));
 else throw new Error(`ct-flood-peer: unknown role '${role ?? ''}'`);

@@ -12,7 +12,7 @@ import type { Io } from '../../src/cli/io.js';
 import { EbpfDatapath } from '../../src/datapath/ebpf/ebpf-datapath.js';
 import { auditSuite } from '../support/audit-suite.js';
 import type { NodeNs } from '../support/netns.js';
-import { ensureObject } from './btf-dump.js';
+import { ensureObject, KCT_OBJECT, OBJECT } from './btf-dump.js';
 
 const pinRoot = `/sys/fs/bpf/sluice-test-${process.pid}-audit`;
 
@@ -56,11 +56,17 @@ async function monitorChecks(node: NodeNs): Promise<void> {
   assert.deepEqual(drops, [], 'a would-deny is not shown as a drop');
 }
 
-auditSuite({
-  name: 'ebpf',
-  datapath: (node) => {
-    rmSync(pinRoot, { recursive: true, force: true });
-    return new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx: false, netns: node.name });
-  },
-  duringAudit: monitorChecks,
-});
+for (const build of [
+  { name: 'ebpf', object: OBJECT, track: false },
+  { name: 'ebpf (kernel conntrack)', object: KCT_OBJECT, track: true },
+]) {
+  auditSuite({
+    name: build.name,
+    datapath: (node) => {
+      rmSync(pinRoot, { recursive: true, force: true });
+      return new EbpfDatapath({ pinRoot, objectPath: ensureObject(build.object), useTcx: false, netns: node.name });
+    },
+    duringAudit: monitorChecks,
+    trackConnections: build.track,
+  });
+}

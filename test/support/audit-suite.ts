@@ -21,13 +21,15 @@ import type { Datapath, WouldDenyCount } from '../../src/datapath/types.js';
 import type { NetworkPolicy } from '../../src/model/k8s.js';
 import { silentLogger } from '../../src/util/log.js';
 import { audited, cluster, egress, ingress, ns, podPeer, policy, rule, sel, selecting } from '../compiler/builders.js';
-import { createNode, isRoot, type DatapathFactory, type NodeNs, type PodNs } from './netns.js';
+import { createNode, isRoot, trackConnections, type DatapathFactory, type NodeNs, type PodNs } from './netns.js';
 
 export interface AuditSuiteOptions {
   readonly name: string;
   readonly datapath: DatapathFactory;
   /** Extra checks on the node while phase 1 (audit) is programmed. */
   readonly duringAudit?: (node: NodeNs) => Promise<void>;
+  /** Make the node's netfilter track connections, as kube-proxy does (for the kernel-conntrack build). */
+  readonly trackConnections?: boolean;
 }
 
 const UDP_SOURCE_PORT = 40054;
@@ -67,6 +69,7 @@ export function auditSuite(opts: AuditSuiteOptions): void {
         ],
       });
       const n = node;
+      if (opts.trackConnections === true) await trackConnections(n);
       for (const p of n.pods.values()) await Promise.all([p.agent.listen('tcp', 80), p.agent.listen('udp', 53)]);
       const datapath = opts.datapath(n);
       dp = datapath;

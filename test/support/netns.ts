@@ -362,4 +362,15 @@ function pingOk(ns: string, script: string, host: string): Promise<boolean> {
 
 const startAgent = (ns: string): Promise<Agent> => Agent.start(ns);
 
+/**
+ * kube-proxy's rule dropping packets conntrack finds INVALID, in FORWARD of
+ * both families: on a node it is what makes netfilter track every
+ * connection, so a test's or bench's node pays for and keeps conntrack as a real one does.
+ */
+export async function trackConnections(node: NodeNs): Promise<void> {
+  for (const bin of ['iptables-nft', 'ip6tables-nft']) {
+    await node.exec(bin, ['-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+  }
+}
+
 export { run };

@@ -62,6 +62,21 @@ const cases = [
     file: 'benchmarks.md',
     want: /bench\/ab-concurrent\.ts[\s\S]*- nothing \(control\) \/ nothing, at the same time: median \d+\.\d%[\s\S]*- parse and ct lookup, then pass \/ nothing[\s\S]*- ct state only, nothing judged \/ nothing[\s\S]*- sluice eBPF \/ nothing, at the same time: median \d+\.\d%, mean \d+\.\d% \(95% interval/,
   },
+  {
+    name: 'report quotes ab on both flow-state designs, the kernel conntrack build beside the table',
+    file: 'benchmarks.md',
+    want: /bench\/ab-concurrent\.ts[\s\S]*- sluice eBPF, kernel conntrack \/ nothing, at the same time: median \d+\.\d%/,
+  },
+  {
+    name: 'report has the connection flood on both designs',
+    file: 'benchmarks.md',
+    want: /### ct-flood[\s\S]*own connection table: held 200; [\s\S]*after the flood reached \d+\/200[\s\S]*kernel conntrack: held 200; [\s\S]*after the flood reached \d+\/200/,
+  },
+  {
+    name: 'report has ns per packet of both designs',
+    file: 'benchmarks.md',
+    want: /the two flow-state designs side by side[\s\S]*to_pod established +[\d,]+ +\d+ +\d+/,
+  },
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   {
     name: 'report has the iptables rule count',

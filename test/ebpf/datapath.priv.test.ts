@@ -34,7 +34,7 @@ import {
   selecting,
 } from '../compiler/builders.js';
 import { createNode, isRoot, type NodeNs } from '../support/netns.js';
-import { ensureObject } from './btf-dump.js';
+import { ensureObject, KCT_OBJECT, OBJECT } from './btf-dump.js';
 
 const skip = isRoot() ? false : 'needs root: network namespaces, tc and /sys/fs/bpf';
 
@@ -76,8 +76,9 @@ const a = () => n().pod('x/a');
 const b = () => n().pod('x/b');
 const c = () => n().pod('x/c');
 
-function datapath(pinRoot: string, useTcx: boolean | 'auto'): EbpfDatapath {
-  const dp = new EbpfDatapath({ pinRoot, objectPath: ensureObject(), useTcx, netns: n().name, uplinks: ['rmt0'] });
+function datapath(pinRoot: string, useTcx: boolean | 'auto', object = OBJECT): EbpfDatapath {
+  const objectPath = ensureObject(object);
+  const dp = new EbpfDatapath({ pinRoot, objectPath, useTcx, netns: n().name, uplinks: ['rmt0'] });
   instances.push(dp);
   return dp;
 }
@@ -108,7 +109,8 @@ async function hooks(pinRoot: string): Promise<{ clsact: number; tcx: number }> 
   return { clsact, tcx: links.filter((l) => l.prog_id !== undefined && ids.includes(l.prog_id)).length };
 }
 
-const pinRootFor = (name: string): string => `/sys/fs/bpf/sluice-test-${process.pid}-${name}-${seq++}`;
+const pinRootFor = (name: string): string =>
+  `/sys/fs/bpf/sluice-test-${process.pid}-${name.replace(/[^a-z0-9]+/gi, '-')}-${seq++}`;
 
 if (skip === false) {
   before(async () => {
@@ -133,15 +135,19 @@ if (skip === false) {
   });
 }
 
-for (const useTcx of [true, false]) {
-  const mode = useTcx ? 'tcx' : 'clsact';
-
+/* The default build (kernel conntrack, where --conntrack auto picks it) runs the per-mode tests too. */
+const MODES = [
+  { mode: 'tcx', useTcx: true, object: OBJECT },
+  { mode: 'clsact', useTcx: false, object: OBJECT },
+  { mode: 'tcx, kernel conntrack', useTcx: true, object: KCT_OBJECT },
+];
+for (const { mode, useTcx, object } of MODES) {
   test(
     `${mode}: a second instance adopts the pins: nothing rewritten, enforcement and connections kept`,
     { skip },
     async () => {
       const pinRoot = pinRootFor(mode);
-      const first = datapath(pinRoot, useTcx);
+      const first = datapath(pinRoot, useTcx, object);
       await apply(first, [A_TO_B_80]);
       assert.equal(await a().agent.tcp(b().v4, 80), true);
       const conn = await a().agent.open(b().v4, 80);
@@ -150,7 +156,7 @@ for (const useTcx of [true, false]) {
       assert.equal(await c().agent.tcp(b().v4, 80), false, 'enforced with no agent running');
       assert.equal(await a().agent.send(conn), true, 'connection alive with no agent running');
 
-      const second = datapath(pinRoot, useTcx);
+      const second = datapath(pinRoot, useTcx, object);
       const stats = await apply(second, [A_TO_B_80]);
       assert.deepEqual([stats.written, stats.removed], [0, 0]);
       assert.equal(await a().agent.send(conn), true, 'connection survives the restart');
@@ -167,7 +173,7 @@ for (const useTcx of [true, false]) {
   );
 
   test(`${mode}: ClusterIP egress to a backend behind the uplink is judged at the uplink`, { skip }, async (t) => {
-    const dp = datapath(pinRootFor(`svc-${mode}`), useTcx);
+    const dp = datapath(pinRootFor(`svc-${mode}`), useTcx, object);
     t.after(() => dp.cleanup());
     await apply(dp, [A_OUT_B]);
     assert.equal(await a().agent.tcp(b().v4, 80), true);
@@ -180,7 +186,7 @@ for (const useTcx of [true, false]) {
 
   test(`${mode}: an interface deleted and re-created (pod restart) is attached again`, { skip }, async (t) => {
     const pinRoot = pinRootFor(`re-${mode}`);
-    const dp = datapath(pinRoot, useTcx);
+    const dp = datapath(pinRoot, useTcx, object);
     t.after(() => dp.cleanup());
     const veth = async (op: 'add' | 'del') =>
       n().exec(
@@ -213,7 +219,7 @@ for (const useTcx of [true, false]) {
     { skip },
     async (t) => {
       const pinRoot = pinRootFor(`if-${mode}`);
-      const dp = datapath(pinRoot, useTcx);
+      const dp = datapath(pinRoot, useTcx, object);
       t.after(() => dp.cleanup());
       await apply(dp, [DENY_B_IN]);
       assert.equal(await a().agent.tcp(b().v4, 8080), false);

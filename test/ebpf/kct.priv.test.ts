@@ -83,6 +83,12 @@ const reply = (f: Flow): PacketSpec => ({
 /** The reply as it reaches the originator (reverse NAT done). */
 const replyBack = (f: Flow): PacketSpec => ({ ...reply(f), src: f.dst });
 
+/** conntrack's options naming a TCP flow by its original tuple. */
+const origTuple = (f: Flow): string[] => [
+  ...['-p', 'tcp', '-s', f.src, '-d', f.dst],
+  ...['--sport', String(f.sport), '--dport', String(f.dport)],
+];
+
 let nsSeq = 0;
 
 class TrackedNs {
@@ -101,48 +107,15 @@ class TrackedNs {
 
   /** An ESTABLISHED, ASSURED TCP entry for the flow. */
   track(f: Flow): void {
-    const reverse = ['--reply-src', f.replySrc ?? f.dst, '--reply-dst', f.src];
-    this.conntrack([
-      '-I',
-      '-p',
-      'tcp',
-      '-s',
-      f.src,
-      '-d',
-      f.dst,
-      '--sport',
-      String(f.sport),
-      '--dport',
-      String(f.dport),
-      ...reverse,
-      '--reply-port-src',
-      String(f.dport),
-      '--reply-port-dst',
-      String(f.sport),
-      '--state',
-      'ESTABLISHED',
-      '--status',
-      'ASSURED,SEEN_REPLY',
-      '--timeout',
-      '600',
-    ]);
+    const reply = ['--reply-src', f.replySrc ?? f.dst, '--reply-dst', f.src];
+    const replyPorts = ['--reply-port-src', String(f.dport), '--reply-port-dst', String(f.sport)];
+    const state = ['--state', 'ESTABLISHED', '--status', 'ASSURED,SEEN_REPLY', '--timeout', '600'];
+    this.conntrack(['-I', ...origTuple(f), ...reply, ...replyPorts, ...state]);
   }
 
   /** The flow's conntrack mark. */
   mark(f: Flow): number {
-    const out = this.conntrack([
-      '-G',
-      '-p',
-      'tcp',
-      '-s',
-      f.src,
-      '-d',
-      f.dst,
-      '--sport',
-      String(f.sport),
-      '--dport',
-      String(f.dport),
-    ]);
+    const out = this.conntrack(['-G', ...origTuple(f)]);
     const m = /mark=(\d+)/.exec(out);
     assert.ok(m, `no mark in: ${out}`);
     return Number(m[1]);

@@ -106,14 +106,36 @@ export async function changeCounts(port: number): Promise<{ received: number; en
   return { received, enforced };
 }
 
+/** changeCounts, asked again while a scrape fails (the agent busy applying), up to timeoutMs. */
+export async function settledCounts(port: number, timeoutMs = 15_000): Promise<{ received: number; enforced: number }> {
+  let last = '';
+  return until(`the agent on port ${port} did not answer /metrics within ${timeoutMs / 1000}s`, timeoutMs, () =>
+    changeCounts(port).catch((err: Error) => {
+      last = err.message;
+      return undefined;
+    }),
+  ).catch((err: Error) => {
+    throw new SluiceError(ERROR_CODES.COMMAND_FAILED, `${err.message}${last === '' ? '' : ` (last: ${last})`}`);
+  });
+}
+
 /**
  * Waits until the agent has received a change after `before` and enforced
  * every change it received: the files written meanwhile are programmed.
  */
 export async function waitEnforced(port: number, before: number, timeoutMs = 15_000): Promise<void> {
-  const what = `the agent did not program the change within ${timeoutMs / 1000}s`;
-  await until(what, timeoutMs, async () => {
-    const c = await changeCounts(port);
+  let last = '';
+  const what = (): string => `the agent did not program the change within ${timeoutMs / 1000}s${last}`;
+  await until(what(), timeoutMs, async () => {
+    // A scrape that times out while the agent is busy applying is asked again, up to the deadline.
+    const c = await changeCounts(port).catch((err: Error) => {
+      last = ` (last: ${err.message})`;
+      return undefined;
+    });
+    if (c === undefined) return undefined;
+    last = ` (received ${c.received}, enforced ${c.enforced})`;
     return c.received > before && c.enforced >= c.received ? true : undefined;
+  }).catch(() => {
+    throw new SluiceError(ERROR_CODES.COMMAND_FAILED, `lab: ${what()}`);
   });
 }

@@ -15,7 +15,7 @@ import type { DatapathKind } from '../datapath/types.js';
 import type { Pod } from '../model/k8s.js';
 import { loadManifestPaths } from '../source/manifest-files.js';
 import { UsageError } from '../util/errors.js';
-import { changeCounts, freePort, startAgent, waitEnforced, waitReady } from './agent.js';
+import { freePort, settledCounts, startAgent, waitEnforced, waitReady } from './agent.js';
 import { applied, onLabNode, readObjects, removeObject, writeObject, type RawObject } from './manifests.js';
 import { addNetns, deleteNetns, listNetns, podMac, setUpNode, wirePod, type Topology } from './netns.js';
 import { nodeModuleCommand, spawnDetached, stopProcess } from './processes.js';
@@ -146,7 +146,7 @@ async function change(stateDir: string, command: string, paths: readonly string[
   const objects = await readObjects(paths);
   const dir = manifestDir(stateDir);
   const before = await snapshotText(dir);
-  const { received } = await changeCounts(lab.port);
+  const { received } = await settledCounts(lab.port);
   for (const o of objects) await edit(dir, o);
   if ((await snapshotText(dir)) === before) return;
   await waitEnforced(lab.port, received);

@@ -56,8 +56,9 @@ enum sluice_endpoint_flags {
 	SLUICE_EP_INGRESS_ISOLATED = 1 << 0,
 	SLUICE_EP_EGRESS_ISOLATED = 1 << 1,
 	/*
-	 * The rule set of that direction has rows in sluice_policy (port ranges
-	 * or protocol ANY); without the flag the trie is not looked up.
+	 * The rule set of that direction has rows in sluice_policy (port
+	 * ranges, protocol ANY or PORTLESS); without the flag the trie is not
+	 * looked up.
 	 */
 	SLUICE_EP_INGRESS_TRIE = 1 << 2,
 	SLUICE_EP_EGRESS_TRIE = 1 << 3,
@@ -79,6 +80,8 @@ enum sluice_endpoint_flags {
 enum sluice_policy_flags {
 	/* Informational: the tuple is protocol ANY (prefix cut before protocol). */
 	SLUICE_POLICY_ANY_PROTOCOL = 1 << 0,
+	/* Informational: the tuple is PORTLESS (protocol SLUICE_POLICY_PROTO_PORTLESS). */
+	SLUICE_POLICY_PORTLESS = 1 << 1,
 };
 
 enum sluice_ct_flags {
@@ -202,26 +205,47 @@ struct sluice_peer_value { /* of sluice_peers and sluice_peer_addrs */
 _Static_assert(sizeof(struct sluice_peer_value) == 4, "sluice_peer_value");
 
 /*
+ * sluice_policy_key.protocol of a PORTLESS tuple: every protocol without
+ * ports (anything but TCP, UDP and SCTP: ICMP, ICMPv6, GRE, ...). A
+ * port-less packet is looked up with this value, not its own protocol
+ * number, so one entry covers every port-less protocol. TCP, UDP and SCTP
+ * packets are looked up with their own numbers (6, 17, 132), so a PORTLESS
+ * entry never matches them.
+ */
+enum sluice_policy_protocol_reserved {
+	SLUICE_POLICY_PROTO_PORTLESS = 0,
+};
+
+/*
  * sluice_policy LPM trie. The fixed part (ruleset, peer_class, direction) is
  * always fully matched; protocol then dport come LAST so that the prefix
  * length wildcards the port (a port range is a set of port prefixes) and,
  * cut before protocol, the protocol too (an ANY tuple). Multi-byte fields are
  * big endian because the trie compares bytes most significant first.
  * The order of protocol+dport must not be changed.
+ *
+ * Entries: ANY = prefix ANY (protocol, dport 0); PORTLESS = prefix PROTOCOL,
+ * protocol SLUICE_POLICY_PROTO_PORTLESS, dport 0; a port block of TCP, UDP
+ * or SCTP = prefix PROTOCOL + n. A TCP/UDP/SCTP packet is looked up with
+ * prefix FULL and its protocol and dport (ANY and its port blocks match); any
+ * other packet with prefix PROTOCOL and protocol PORTLESS (ANY and PORTLESS
+ * match, no port block does: it is longer than the lookup).
  */
 struct sluice_policy_key {
 	__u32 prefixlen;
 	__be32 ruleset;
 	__be32 peer_class;
 	__u8 direction; /* enum sluice_direction */
-	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, or SLUICE_POLICY_PROTO_PORTLESS */
+	__u8 protocol;
 	__be16 dport;
 };
 _Static_assert(sizeof(struct sluice_policy_key) == 16, "sluice_policy_key");
 
 /*
  * sluice_policy_ports HASH: the tuples of one TCP/UDP/SCTP port, looked up
- * before the trie, which holds only port ranges and protocol-ANY tuples.
+ * before the trie, which holds only port ranges, protocol-ANY and PORTLESS
+ * tuples.
  * The same fields as sluice_policy_key after its prefixlen.
  */
 struct sluice_policy_port_key {
@@ -432,7 +456,9 @@ struct sluice_btf_anchor {
 	enum sluice_peer_class_reserved peer_class_reserved;
 	enum sluice_name_kind name_kind;
 	enum sluice_attach_flags attach_flags;
+	enum sluice_policy_protocol_reserved policy_protocol_reserved;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sluice_btf_anchor) == 112, "sluice_btf_anchor");
+_Static_assert(sizeof(struct sluice_btf_anchor) == 120, "sluice_btf_anchor");
 
 #endif /* SLUICE_MAPS_H */

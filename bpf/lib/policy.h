@@ -157,8 +157,8 @@ static __always_inline __u32 sluice_peer_class(__u8 family, const __u8 *addr)
 
 /*
  * The tuple for key k: a single port in the hash, then (when the rule set
- * has any) a port range or protocol ANY in the trie. A port-less key
- * (prefix cut before the protocol) has nothing in the hash.
+ * has any) a port range, protocol ANY or PORTLESS in the trie. A port-less
+ * key (prefix cut after the protocol) has nothing in the hash.
  */
 static __always_inline struct sluice_policy_value *
 sluice_policy_find(const struct sluice_policy_key *k, __u32 trie)
@@ -182,9 +182,11 @@ sluice_policy_find(const struct sluice_policy_key *k, __u32 trie)
 /*
  * Judges one direction of a new flow for endpoint ep: dir is the pod's
  * policy direction, peer the remote address. The tuples of the peer's own
- * class are tried first, then those of SLUICE_PEER_CLASS_ANY. Port-less protocols (ICMP and
- * anything but TCP/UDP/SCTP) are looked up with the prefix cut before the
- * protocol, so only ANY tuples can match them.
+ * class are tried first, then those of SLUICE_PEER_CLASS_ANY. Port-less
+ * protocols (ICMP and anything but TCP/UDP/SCTP) are looked up with the
+ * prefix cut after the protocol byte, which holds
+ * SLUICE_POLICY_PROTO_PORTLESS rather than their own number: ANY and
+ * PORTLESS tuples match them, port blocks (longer prefixes) never do.
  */
 static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 					 __u8 dir, __u8 family,
@@ -220,8 +222,8 @@ static __always_inline void sluice_judge(const struct sluice_endpoint *ep,
 		k.protocol = protocol;
 		k.dport = dport;
 	} else {
-		k.prefixlen = SLUICE_POLICY_PREFIX_ANY;
-		k.protocol = 0;
+		k.prefixlen = SLUICE_POLICY_PREFIX_PROTOCOL;
+		k.protocol = SLUICE_POLICY_PROTO_PORTLESS;
 		k.dport = 0;
 	}
 	v = sluice_policy_find(&k, ep->flags & trie);

@@ -86,6 +86,7 @@ export class AgentMetrics implements ReconcilerObserver {
     this.duration.observe({ result: r.ok ? 'success' : 'error' }, r.durationMs / 1000);
     this.objects.set({ kind: 'pods' }, r.counts.pods);
     this.objects.set({ kind: 'policies' }, r.counts.policies);
+    this.objects.set({ kind: 'clusternetworkpolicies' }, r.counts.clusterPolicies ?? 0);
     this.objects.set({ kind: 'namespaces' }, r.counts.namespaces);
     if (!r.ok) {
       this.syncErrors.inc();

@@ -2,7 +2,7 @@
  * What changed between two consecutive syncs, for the change log: each
  * endpoint or policy change is logged once, naming what changed. Pure.
  */
-import type { ClusterSnapshot, NetworkPolicy } from '../model/k8s.js';
+import { cnpId, type ClusterNetworkPolicy, type ClusterSnapshot, type NetworkPolicy } from '../model/k8s.js';
 import type { CompiledPolicy, DirectionState, Endpoint } from '../model/compiled.js';
 
 export interface EndpointChange {
@@ -15,7 +15,7 @@ export interface EndpointChange {
 }
 
 export interface PolicyChange {
-  /** `namespace/name` */
+  /** `namespace/name`, or `ClusterNetworkPolicy/name` (cnpId) */
   readonly policy: string;
   readonly change: 'added' | 'removed' | 'changed';
 }
@@ -59,15 +59,29 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * Policies added, removed or changed between two snapshots. ClusterState keeps
- * an unchanged policy the same object, so identity is the test.
+ * Policies (NetworkPolicies, then ClusterNetworkPolicies) added, removed or
+ * changed between two snapshots. ClusterState keeps an unchanged policy the
+ * same object, so identity is the test.
  */
 export function diffPolicies(before: ClusterSnapshot | undefined, after: ClusterSnapshot): PolicyChange[] {
-  if (before !== undefined && before.policies === after.policies) return [];
-  const id = (p: NetworkPolicy): string => `${p.namespace}/${p.name}`;
-  const old = new Map((before?.policies ?? []).map((p) => [id(p), p]));
+  const np = (p: NetworkPolicy): string => `${p.namespace}/${p.name}`;
+  const cnp = (p: ClusterNetworkPolicy): string => cnpId(p.name);
+  return [
+    ...diffLists(before?.policies, after.policies, before === undefined, np),
+    ...diffLists(before?.clusterPolicies ?? [], after.clusterPolicies ?? [], before === undefined, cnp),
+  ];
+}
+
+function diffLists<T>(
+  before: readonly T[] | undefined,
+  after: readonly T[],
+  first: boolean,
+  id: (p: T) => string,
+): PolicyChange[] {
+  if (!first && before === after) return [];
+  const old = new Map((before ?? []).map((p) => [id(p), p]));
   const changes: PolicyChange[] = [];
-  for (const p of after.policies) {
+  for (const p of after) {
     const prev = old.get(id(p));
     old.delete(id(p));
     if (prev === undefined) changes.push({ policy: id(p), change: 'added' });

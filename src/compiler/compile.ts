@@ -1,6 +1,16 @@
-import type { ClusterSnapshot, Enforcement, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import {
+  PROTOCOLS,
+  type ClusterNetworkPolicy,
+  type ClusterSnapshot,
+  type Enforcement,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from '../model/k8s.js';
 import type { CompiledPolicy, RuleSet } from '../model/compiled.js';
 import { ClassContext, type ClassInput } from './class-context.js';
+import { cnpRules, type CnpRules } from './cnp-rules.js';
+import { CnpSelection, hasCnpRules, type CnpSelectionOf } from './cnp-selection.js';
 import { compareIds, isPolicyPod, PolicySelection, type Selection, type SideSelection } from './isolation.js';
 import { NodeState } from './node-state.js';
 import { ClassTableBuilder, peerClassList } from './peer-classes.js';
@@ -50,6 +60,12 @@ interface PolicyGeneration {
   readonly selection: PolicySelection;
 }
 
+interface CnpGeneration {
+  readonly members: ReadonlySet<ClusterNetworkPolicy>;
+  readonly namespaces: NamespaceGeneration;
+  readonly selection: CnpSelection;
+}
+
 interface NamespaceGeneration {
   readonly members: ReadonlySet<Namespace>;
   readonly byName: ReadonlyMap<string, Namespace>;
@@ -61,12 +77,14 @@ const MAX_NODE_STATES = 4;
 class IncrementalCompiler implements Compiler {
   private readonly facts = new PodFactsCache();
   private readonly grants = new WeakMap<NetworkPolicy, PolicyGrants>();
+  private readonly cnpRuleMemo = new WeakMap<ClusterNetworkPolicy, CnpRules>();
   private readonly ports = new PortMatches();
   private readonly lists = new ProvenanceLists();
   private readonly sortedPods = new SortedList<PodFacts>((a, b) => compareIds(a.id, b.id));
   private readonly nodes = new Map<string | undefined, NodeState>();
   private policies: PolicyGeneration | undefined;
   private namespaces: NamespaceGeneration | undefined;
+  private cnps: CnpGeneration | undefined;
 
   constructor(private readonly auditAll: boolean) {}
 
@@ -75,19 +93,26 @@ class IncrementalCompiler implements Compiler {
     const namespaces = this.namespaceGeneration(snapshot.namespaces);
     const pods = this.sortedPods.update(snapshot.pods.filter(isPolicyPod).map((p) => this.facts.get(p)));
     const local = nodeName === undefined ? pods : pods.filter((f) => f.pod.nodeName === nodeName);
+    const cnps = this.cnpGeneration(snapshot.clusterPolicies ?? [], namespaces);
     const selections = local.map((f) => policies.selection.selecting(f.pod, f.selKey));
-    const node = this.nodeState(nodeName, this.classInput(selections, namespaces.byName), policies.members);
+    const cnpSelections = cnps.selection.isEmpty
+      ? undefined
+      : local.map((f) => cnps.selection.selecting(f.pod, f.selKey));
+    const input = this.classInput(selections, cnpSelections, namespaces.byName);
+    const node = this.nodeState(nodeName, input, policies.members, cnps.members);
     const { table, changed } = node.classes.build(pods);
     if (changed !== undefined) node.invalidate(changed);
     const ruleSets = new Map<string, RuleSet>();
-    const endpoints = local.map((f, i) => node.endpoint(f, selections[i] as Selection, table, ruleSets));
+    const endpoints = local.map((f, i) =>
+      node.endpoint(f, selections[i] as Selection, cnpSelections?.[i], table, ruleSets),
+    );
     return {
       nodeName,
       endpoints,
       ruleSets: [...ruleSets.values()].sort((a, b) => compareIds(a.key, b.key)),
       peerClasses: peerClassList(table),
       peerPrefixes: table.prefixes,
-      warnings: table.warnings,
+      warnings: cnps.selection.warnings.length === 0 ? table.warnings : [...table.warnings, ...cnps.selection.warnings],
     };
   }
 
@@ -110,6 +135,27 @@ class IncrementalCompiler implements Compiler {
     return this.policies;
   }
 
+  private cnpRulesOf = (policy: ClusterNetworkPolicy): CnpRules => {
+    let r = this.cnpRuleMemo.get(policy);
+    if (r === undefined) {
+      r = cnpRules(policy);
+      this.cnpRuleMemo.set(policy, r);
+    }
+    return r;
+  };
+
+  private cnpGeneration(cnps: readonly ClusterNetworkPolicy[], namespaces: NamespaceGeneration): CnpGeneration {
+    const last = this.cnps;
+    if (last === undefined || last.namespaces !== namespaces || !sameMembers(last.members, cnps)) {
+      this.cnps = {
+        members: new Set(cnps),
+        namespaces,
+        selection: new CnpSelection(cnps, this.cnpRulesOf, namespaces.byName),
+      };
+    }
+    return this.cnps as CnpGeneration;
+  }
+
   private namespaceGeneration(namespaces: readonly Namespace[]): NamespaceGeneration {
     if (this.namespaces === undefined || !sameMembers(this.namespaces.members, namespaces)) {
       this.namespaces = { members: new Set(namespaces), byName: new Map(namespaces.map((n) => [n.name, n])) };
@@ -118,7 +164,11 @@ class IncrementalCompiler implements Compiler {
   }
 
   /** The peers and egress named ports of every policy that selects a local endpoint. */
-  private classInput(selections: readonly Selection[], namespaces: ReadonlyMap<string, Namespace>): ClassInput {
+  private classInput(
+    selections: readonly Selection[],
+    cnpSelections: readonly CnpSelectionOf[] | undefined,
+    namespaces: ReadonlyMap<string, Namespace>,
+  ): ClassInput {
     const sides = new Set<SideSelection>();
     for (const s of selections) {
       sides.add(s.ingress);
@@ -138,16 +188,30 @@ class IncrementalCompiler implements Compiler {
           if (port?.kind === 'named') egressNamed.add(namedPortKey(port.protocol, port.name));
       }
     }
+    const cnpSides = new Set(cnpSelections?.flatMap((c) => [c.ingress, c.egress]).filter(hasCnpRules));
+    for (const side of cnpSides) {
+      for (const rule of [...side.admin, ...side.baseline]) {
+        for (const ref of rule.peers) if (!peers.has(ref.id)) peers.set(ref.id, ref.def);
+        if (side.direction !== 'egress') continue;
+        for (const p of rule.ports ?? [])
+          if (p.kind === 'named') for (const protocol of PROTOCOLS) egressNamed.add(namedPortKey(protocol, p.name));
+      }
+    }
     return { peers, namespaces, egressNamed: [...egressNamed].sort() };
   }
 
-  private nodeState(nodeName: string | undefined, input: ClassInput, policies: ReadonlySet<NetworkPolicy>): NodeState {
+  private nodeState(
+    nodeName: string | undefined,
+    input: ClassInput,
+    policies: ReadonlySet<NetworkPolicy>,
+    cnps: ReadonlySet<ClusterNetworkPolicy>,
+  ): NodeState {
     let node = this.nodes.get(nodeName);
     if (node === undefined || !node.context.serves(input)) {
       const classes = new ClassTableBuilder(new ClassContext(input));
-      node = new NodeState(classes, policies, this.ports, this.lists);
-    } else if (node.policies !== policies) {
-      node = node.withPolicies(policies);
+      node = new NodeState(classes, policies, cnps, this.ports, this.lists);
+    } else if (node.policies !== policies || node.cnps !== cnps) {
+      node = node.withPolicies(policies, cnps);
     }
     if (!this.nodes.has(nodeName) && this.nodes.size >= MAX_NODE_STATES) this.nodes.clear();
     this.nodes.set(nodeName, node);

@@ -1,4 +1,13 @@
-import type { LabelSelector, NetworkPolicy, Peer, PortSpec } from '../model/k8s.js';
+import {
+  cnpId,
+  type ClusterNetworkPolicy,
+  type CnpPeer,
+  type CnpPort,
+  type LabelSelector,
+  type NetworkPolicy,
+  type Peer,
+  type PortSpec,
+} from '../model/k8s.js';
 import type { Provenance } from '../model/compiled.js';
 
 /** `pod=b, tier in (db,web), !legacy`; `{} (all)` for the empty selector. */
@@ -53,8 +62,42 @@ export function describePort(port: PortSpec | undefined): string {
   }
 }
 
+export function describeCnpPeer(peer: CnpPeer | undefined): string {
+  if (peer === undefined) return 'any peer';
+  switch (peer.kind) {
+    case 'pods':
+      return peer.pods === undefined
+        ? `namespaces {${describeSelector(peer.namespaces)}}`
+        : `pods {${describeSelector(peer.pods)}} in namespaces {${describeSelector(peer.namespaces)}}`;
+    case 'networks':
+      return `networks ${peer.cidrs.map((c) => `${c.address}/${c.prefixLength}`).join(', ')}`;
+    case 'unsupported':
+      return `${peer.field} (not enforced by sluice: fails closed)`;
+  }
+}
+
+export function describeCnpPort(port: CnpPort | undefined): string {
+  if (port === undefined) return 'any port of any protocol';
+  if (port.kind === 'named') return `named port ${port.name}`;
+  return port.endPort === port.port ? `${port.protocol}/${port.port}` : `${port.protocol}/${port.port}-${port.endPort}`;
+}
+
+/** `ClusterNetworkPolicy/x (Admin tier, priority 10) ingress rule 1 "no-80": Deny (from namespaces {...}; port TCP/80)` */
+export function describeCnpProvenance(p: Provenance, cnps: readonly ClusterNetworkPolicy[]): string {
+  const policy = cnps.find((q) => cnpId(q.name) === p.policy);
+  const rule = policy?.[p.direction][p.rule];
+  const where = p.direction === 'ingress' ? 'from' : 'to';
+  const name = p.ruleName === undefined ? '' : ` "${p.ruleName}"`;
+  return `${p.policy} (${p.tier ?? '?'} tier, priority ${p.priority ?? '?'}) ${p.direction} rule ${p.rule}${name}: ${p.action ?? '?'} (${where} ${describeCnpPeer(rule?.peers[p.peer])}; port ${describeCnpPort(rule?.ports?.[p.port])})`;
+}
+
 /** `nsa/npa ingress rule 0 (from namespaceSelector {app=nsb}; port TCP/6379)` */
-export function describeProvenance(p: Provenance, policies: readonly NetworkPolicy[]): string {
+export function describeProvenance(
+  p: Provenance,
+  policies: readonly NetworkPolicy[],
+  cnps: readonly ClusterNetworkPolicy[] = [],
+): string {
+  if (p.tier !== undefined) return describeCnpProvenance(p, cnps);
   const policy = policies.find((q) => `${q.namespace}/${q.name}` === p.policy);
   const rule = policy === undefined ? undefined : (p.direction === 'ingress' ? policy.ingress : policy.egress)[p.rule];
   const peer = rule?.peers?.[p.peer];

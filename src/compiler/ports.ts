@@ -30,23 +30,34 @@ export function portMatchFor(spec: PortSpec | undefined, destination: Pod | unde
 
 export function comparePortMatch(a: PortMatch, b: PortMatch): number {
   if (a.protocol !== b.protocol) return a.protocol < b.protocol ? -1 : 1;
-  if (a.protocol === 'ANY' || b.protocol === 'ANY') return 0;
+  if (!('from' in a) || !('from' in b)) return 0;
   return a.from - b.from || a.to - b.to;
 }
 
 export function portMatchKey(m: PortMatch): string {
-  return m.protocol === 'ANY' ? 'ANY' : `${m.protocol}/${m.from}-${m.to}`;
+  return 'from' in m ? `${m.protocol}/${m.from}-${m.to}` : m.protocol;
 }
 
 const ANY_PORTS: PortMatch = { protocol: 'ANY' };
+const PORTLESS: PortMatch = { protocol: 'PORTLESS' };
 
 /**
  * Interned port matches: one object per distinct match, so rule-set building
  * compares them by identity, and their canonical text is computed once.
  */
 export class PortMatches {
-  private readonly memo = new Map<string, PortMatch>([['ANY', ANY_PORTS]]);
-  private readonly texts = new Map<PortMatch, string>([[ANY_PORTS, 'ANY']]);
+  private readonly memo = new Map<string, PortMatch>([
+    ['ANY', ANY_PORTS],
+    ['PORTLESS', PORTLESS],
+  ]);
+  private readonly texts = new Map<PortMatch, string>([
+    [ANY_PORTS, 'ANY'],
+    [PORTLESS, 'PORTLESS'],
+  ]);
+
+  /** The interned `ANY` and `PORTLESS` matches. */
+  readonly any = ANY_PORTS;
+  readonly portless = PORTLESS;
 
   of(protocol: Protocol, from: number, to: number): PortMatch {
     const key = `${protocol}/${from}-${to}`;
@@ -63,7 +74,7 @@ export class PortMatches {
   forSpec(spec: PortSpec | undefined, destination: Pod | undefined): PortMatch | undefined {
     const m = portMatchFor(spec, destination);
     if (m === undefined) return undefined;
-    return m.protocol === 'ANY' ? ANY_PORTS : this.of(m.protocol, m.from, m.to);
+    return 'from' in m ? this.of(m.protocol, m.from, m.to) : m.protocol === 'ANY' ? ANY_PORTS : PORTLESS;
   }
 
   /** `portMatchKey` of an interned match. */

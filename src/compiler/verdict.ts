@@ -42,6 +42,14 @@ export interface SideVerdict {
   readonly audit: boolean;
   /** Audited, and no rule of `policies` allows the packet: it passes, reported as "would deny". */
   readonly wouldDeny: boolean;
+  /**
+   * ClusterNetworkPolicy tiers judge this side (`policies` starts with
+   * them). Then an allowed packet without `reason` is allowed because no
+   * tier decided, and a denied one names the rule in `denial` (undefined:
+   * a NetworkPolicy isolates the side and none of its rules allows it).
+   */
+  readonly tiers: boolean;
+  readonly denial: Provenance | undefined;
 }
 
 /**
@@ -113,6 +121,7 @@ export function peerClassOf(model: CompiledPolicy, ip: string): string {
 
 export function portMatches(m: PortMatch, protocol: FlowProtocol, port: number): boolean {
   if (m.protocol === 'ANY') return true;
+  if (m.protocol === 'PORTLESS') return protocol === 'ICMP';
   return m.protocol === protocol && port >= m.from && port <= m.to;
 }
 
@@ -157,6 +166,8 @@ function openSide(endpoint: string | undefined): SideVerdict {
     peerClass: undefined,
     audit: false,
     wouldDeny: false,
+    tiers: false,
+    denial: undefined,
   };
 }
 
@@ -173,6 +184,8 @@ function judge(
   const rs = indexOf(model).ruleSets.get(state.ruleSet);
   const peerClass = peerClassOf(model, other);
   const tuple = rs === undefined ? undefined : findTuple(rs, peerClass, flow);
+  const tiers = rs?.denials !== undefined;
+  const denial = tuple === undefined && rs?.denials !== undefined ? findDenial(rs.denials, peerClass, flow) : undefined;
   return {
     endpoint: endpoint.pod,
     isolated: true,
@@ -182,7 +195,17 @@ function judge(
     peerClass,
     audit: state.audit,
     wouldDeny: tuple === undefined && state.audit,
+    tiers,
+    denial,
   };
+}
+
+function findDenial(denials: readonly AllowTuple[], peerClass: string, flow: Flow): Provenance | undefined {
+  for (const key of [ANY_CLASS, peerClass]) {
+    const hit = denials.find((t) => t.peerClass === key && portMatches(t.ports, flow.protocol, flow.port));
+    if (hit !== undefined) return hit.provenance[0];
+  }
+  return undefined;
 }
 
 /** Both sides' verdicts combined: a real deny on either side wins over the other's audit. */

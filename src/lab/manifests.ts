@@ -20,7 +20,11 @@ export interface RawObject {
 }
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
-const KINDS = ['Namespace', 'Pod', 'NetworkPolicy'];
+const KINDS = ['Namespace', 'Pod', 'NetworkPolicy', 'ClusterNetworkPolicy'];
+/** Kinds without a namespace. */
+const CLUSTER_KINDS = ['Namespace', 'ClusterNetworkPolicy'];
+/** Kinds `lab delete` removes. */
+const POLICY_KINDS = ['NetworkPolicy', 'ClusterNetworkPolicy'];
 
 async function expand(p: string): Promise<string[]> {
   const info = await stat(p).catch((err: unknown) => {
@@ -40,11 +44,15 @@ function toObjects(value: unknown, file: string): RawObject[] {
   const meta = isRecord(value['metadata']) ? value['metadata'] : {};
   const name = meta['name'];
   if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof name !== 'string') return [];
-  const ns = kind === 'Namespace' ? undefined : typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
+  const ns = CLUSTER_KINDS.includes(kind)
+    ? undefined
+    : typeof meta['namespace'] === 'string'
+      ? meta['namespace']
+      : 'default';
   return [{ kind, namespace: ns, name, body: value }];
 }
 
-/** The Namespaces, Pods and NetworkPolicies of files and directories (one level), validated. */
+/** The Namespaces, Pods, NetworkPolicies and ClusterNetworkPolicies of files and directories (one level), validated. */
 export async function readObjects(paths: readonly string[]): Promise<RawObject[]> {
   const files = (await Promise.all(paths.map(expand))).flat();
   await loadManifestPaths(files); // throws a ManifestError naming file, object and field
@@ -108,8 +116,10 @@ export async function applied(dir: string, o: RawObject): Promise<RawObject> {
 }
 
 export async function removeObject(dir: string, o: RawObject): Promise<void> {
-  if (o.kind !== 'NetworkPolicy') {
-    throw new UsageError(`lab delete: only NetworkPolicies can be deleted, not ${o.kind} ${objectId(o)}`);
+  if (!POLICY_KINDS.includes(o.kind)) {
+    throw new UsageError(
+      `lab delete: only NetworkPolicies and ClusterNetworkPolicies can be deleted, not ${o.kind} ${objectId(o)}`,
+    );
   }
   await rm(objectFile(dir, o), { force: true });
 }

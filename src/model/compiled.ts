@@ -12,7 +12,7 @@
  * Both sides must allow; a non-isolated side allows everything.
  */
 
-import type { Protocol } from './k8s.js';
+import type { CnpAction, CnpTier, Protocol } from './k8s.js';
 
 export const DIRECTIONS = ['ingress', 'egress'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -27,13 +27,20 @@ export const WORLD_CLASS = 'world';
  */
 export const ANY_CLASS = '*';
 
-/** `ANY` means every protocol (ICMP included) and every port. */
+/**
+ * `ANY` means every protocol (ICMP included) and every port. `PORTLESS`
+ * means every protocol that has no ports: anything but TCP, UDP and SCTP
+ * (ICMP, ICMPv6, ...). ANY is exactly PORTLESS plus ports 0-65535 of TCP,
+ * UDP and SCTP. PORTLESS tuples come only from ClusterNetworkPolicy tiers,
+ * where a Deny carves ports out of what would otherwise pass.
+ */
 export type PortMatch =
   | { readonly protocol: 'ANY' }
+  | { readonly protocol: 'PORTLESS' }
   | { readonly protocol: Protocol; readonly from: number; readonly to: number };
 
 export interface Provenance {
-  /** `namespace/name` of the policy. */
+  /** `namespace/name` of a NetworkPolicy, or `cnpId(name)` of a ClusterNetworkPolicy. */
   readonly policy: string;
   readonly direction: Direction;
   /** Index of the rule inside `spec.ingress` or `spec.egress`. */
@@ -42,6 +49,11 @@ export interface Provenance {
   readonly peer: number;
   /** Index of the port inside the rule's ports, or -1 when the rule has no ports (all). */
   readonly port: number;
+  /** ClusterNetworkPolicy rules only: the policy's tier, priority, the rule's action and name. */
+  readonly tier?: CnpTier;
+  readonly priority?: number;
+  readonly action?: CnpAction;
+  readonly ruleName?: string;
 }
 
 export interface AllowTuple {
@@ -57,6 +69,13 @@ export interface RuleSet {
   readonly key: string;
   /** Sorted by peer class, then protocol, then port. */
   readonly tuples: readonly AllowTuple[];
+  /**
+   * ClusterNetworkPolicy tiers only: what a Deny rule (or a NetworkPolicy
+   * that isolates after an admin Pass) refused, by the same class and port
+   * matching, for explanations. Datapaths ignore it: what no tuple allows
+   * is denied anyway. Absent when no ClusterNetworkPolicy selects the side.
+   */
+  readonly denials?: readonly AllowTuple[];
 }
 
 export interface DirectionState {

@@ -107,4 +107,78 @@ export interface ClusterSnapshot {
   readonly namespaces: readonly Namespace[];
   readonly pods: readonly Pod[];
   readonly policies: readonly NetworkPolicy[];
+  /** ClusterNetworkPolicies (sigs.k8s.io/network-policy-api); absent means none. Sorted by name. */
+  readonly clusterPolicies?: readonly ClusterNetworkPolicy[];
 }
+
+/*
+ * ClusterNetworkPolicy of sigs.k8s.io/network-policy-api v0.3.0
+ * (policy.networking.k8s.io v1alpha2 and v1beta1, identical schemas),
+ * normalised and validated by `source/normalize-cnp.ts`.
+ */
+
+/** `spec.tier`: Admin is judged before NetworkPolicy, Baseline after it. */
+export const CNP_TIERS = ['Admin', 'Baseline'] as const;
+export type CnpTier = (typeof CNP_TIERS)[number];
+
+/** A rule's `action`. */
+export const CNP_ACTIONS = ['Accept', 'Deny', 'Pass'] as const;
+export type CnpAction = (typeof CNP_ACTIONS)[number];
+
+/** `spec.priority` bounds: lower values are judged first within a tier. */
+export const CNP_PRIORITY_MIN = 0;
+export const CNP_PRIORITY_MAX = 1000;
+
+/**
+ * Pods in namespaces: `subject.namespaces` / peer `namespaces` (pods
+ * undefined: every pod of the selected namespaces) or `subject.pods` /
+ * peer `pods` (namespaceSelector and podSelector). Host-network pods are
+ * never selected.
+ */
+export interface CnpPodSelector {
+  readonly namespaces: LabelSelector;
+  /** Undefined: every pod of the selected namespaces. */
+  readonly pods: LabelSelector | undefined;
+}
+
+export type CnpPeer =
+  | ({ readonly kind: 'pods' } & CnpPodSelector)
+  /** Egress `networks`: canonical CIDRs (host bits must be zero, as the CRD requires). */
+  | { readonly kind: 'networks'; readonly cidrs: readonly Cidr[] }
+  /**
+   * A peer sluice does not enforce: `nodes` and `domainNames` (experimental
+   * in v0.3.0), or a peer with no field set (a newer CRD's unknown field).
+   * Fails closed as the API says: an Accept rule matches nothing through it;
+   * a Deny or Pass rule treats it as matching every peer. The compiler warns.
+   */
+  | { readonly kind: 'unsupported'; readonly field: string };
+
+export type CnpPort =
+  /** `protocols[].tcp|udp|sctp.destinationPort`: `number` (port = endPort) or `range` (start..end). */
+  | { readonly kind: 'number'; readonly protocol: Protocol; readonly port: number; readonly endPort: number }
+  /** `protocols[].destinationNamedPort`: a container port by name, of whatever protocol it declares. */
+  | { readonly kind: 'named'; readonly name: string };
+
+export interface CnpRule {
+  /** `name`, when set (at most 100 characters). */
+  readonly name: string | undefined;
+  readonly action: CnpAction;
+  /** `from` / `to`: at least one. */
+  readonly peers: readonly CnpPeer[];
+  /** `protocols`; undefined: every protocol and port (ICMP included). */
+  readonly ports: readonly CnpPort[] | undefined;
+}
+
+export interface ClusterNetworkPolicy {
+  /** Cluster-scoped: no namespace. */
+  readonly name: string;
+  readonly tier: CnpTier;
+  readonly priority: number;
+  readonly subject: CnpPodSelector;
+  /** In written order: an earlier rule wins within the policy. */
+  readonly ingress: readonly CnpRule[];
+  readonly egress: readonly CnpRule[];
+}
+
+/** The name a ClusterNetworkPolicy goes by in provenance and policy lists (never a `namespace/name`). */
+export const cnpId = (name: string): string => `ClusterNetworkPolicy/${name}`;

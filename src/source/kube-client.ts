@@ -5,6 +5,7 @@
  */
 import {
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   ListWatch,
   NetworkingV1Api,
@@ -60,7 +61,22 @@ function lister(kc: KubeConfig, spec: KindSpec): Lister {
       const net = kc.makeApiClient(NetworkingV1Api);
       return async () => asJson(await net.listNetworkPolicyForAllNamespaces({}), 'V1NetworkPolicy');
     }
+    case 'ClusterNetworkPolicy': {
+      // Custom objects have no typed model: the list is API-server JSON already.
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      const coordinates = customResource(spec.path);
+      return async () => (await custom.listClusterCustomObject(coordinates)) as ObjectList;
+    }
   }
+}
+
+/** `/apis/<group>/<version>/<plural>` → its parts, for the custom-objects client. */
+export function customResource(path: string): { group: string; version: string; plural: string } {
+  const [, apis, group, version, plural, ...rest] = path.split('/');
+  if (apis !== 'apis' || group === undefined || version === undefined || plural === undefined || rest.length > 0) {
+    throw new SluiceError(ERROR_CODES.USAGE, `not a cluster-scoped custom resource path: ${path}`);
+  }
+  return { group, version, plural };
 }
 
 /** @internal for tests: list JSON → typed models → JSON, as the informers' lists do. */

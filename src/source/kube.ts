@@ -8,11 +8,18 @@
  * reported `invalid` and skipped (or, if it was valid before, its last good
  * version stays). `synced` comes once every kind has completed its first list:
  * never before, so the agent never programs a partial view.
+ *
+ * A kind served by a CRD (ClusterNetworkPolicy) may be missing from a
+ * cluster: kube-crd.ts tries its versions in order, and when none is served
+ * (404) it counts as listed with no objects, so NetworkPolicy is still
+ * enforced, and it looks again periodically. When the CRD is served, the
+ * first sync waits for its list like any other kind's.
  */
 import { existsSync } from 'node:fs';
 import { SluiceError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import type { BackoffPolicy, DelayFn } from './backoff.js';
+import { realDelay, type BackoffPolicy, type DelayFn } from './backoff.js';
+import { CrdInformer } from './kube-crd.js';
 import { KeptInformer, type InformerLike } from './kube-informer.js';
 import { invalidEvent } from './manifest-dir-scan.js';
 import { normalizeDocument, type NormalizedObject, type ObjectKind } from './normalize.js';
@@ -33,6 +40,17 @@ export interface KindSpec {
   readonly path: string;
   /** `api:<resource>`: names the origin in invalid-object reports. */
   readonly origin: string;
+  /** True for cluster-scoped kinds: the id is the name alone. */
+  readonly clusterScoped?: boolean;
+  /** Set for a kind served by a CRD, which a cluster may not have installed. */
+  readonly crd?: CrdSpec;
+}
+
+export interface CrdSpec {
+  /** `<plural>.<group>`, for logs. */
+  readonly name: string;
+  /** Versions to try, in order, when the one of the KindSpec is not served. Same group and resource. */
+  readonly fallbacks: readonly { readonly apiVersion: string; readonly path: string }[];
 }
 
 /**
@@ -44,13 +62,29 @@ export interface KindSpec {
  * function in kube-client.ts.
  */
 export const KIND_SPECS: readonly KindSpec[] = [
-  { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', origin: 'api:namespaces' },
+  { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', origin: 'api:namespaces', clusterScoped: true },
   { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods', origin: 'api:pods' },
   {
     kind: 'NetworkPolicy',
     apiVersion: 'networking.k8s.io/v1',
     path: '/apis/networking.k8s.io/v1/networkpolicies',
     origin: 'api:networkpolicies',
+  },
+  {
+    kind: 'ClusterNetworkPolicy',
+    apiVersion: 'policy.networking.k8s.io/v1beta1',
+    path: '/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies',
+    origin: 'api:clusternetworkpolicies',
+    clusterScoped: true,
+    crd: {
+      name: 'clusternetworkpolicies.policy.networking.k8s.io',
+      fallbacks: [
+        {
+          apiVersion: 'policy.networking.k8s.io/v1alpha2',
+          path: '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies',
+        },
+      ],
+    },
   },
 ];
 
@@ -62,7 +96,11 @@ export interface KubeSourceOptions {
   readonly log?: Logger;
   readonly backoff?: BackoffPolicy;
   readonly delay?: DelayFn;
+  /** How often to look again for a CRD that is not installed. Default 30 s. */
+  readonly crdRetryMs?: number;
 }
+
+const DEFAULT_CRD_RETRY_MS = 30_000;
 
 export class KubeSource implements Source {
   readonly name = 'kube';
@@ -87,7 +125,7 @@ export class KubeSource implements Source {
     this.listener = listener;
     this.stopped = false;
     for (const spec of KIND_SPECS) {
-      const informer = await this.options.informers(spec);
+      const informer = spec.crd === undefined ? await this.options.informers(spec) : this.crdInformer(spec, spec.crd);
       informer.on('add', (o) => this.upsert(spec, o));
       informer.on('update', (o) => this.upsert(spec, o));
       informer.on('delete', (o) => this.remove(spec, o));
@@ -104,6 +142,23 @@ export class KubeSource implements Source {
     }
     // Started together: one slow kind does not delay the others' lists.
     await Promise.all(this.kept.map((k) => k.start()));
+  }
+
+  /** The CRD kind's informer: its versions in order, absent counted as listed and empty. */
+  private crdInformer(spec: KindSpec, crd: CrdSpec): InformerLike<KubeObject> {
+    const versions = [{ apiVersion: spec.apiVersion, path: spec.path }, ...crd.fallbacks];
+    return new CrdInformer<KubeObject>({
+      crd: crd.name,
+      kind: spec.kind,
+      versions: versions.map((v) => ({
+        apiVersion: v.apiVersion,
+        make: () => this.options.informers({ ...spec, apiVersion: v.apiVersion, path: v.path }),
+      })),
+      keyOf: (o) => idOf(spec, o),
+      log: this.log.child({ kind: spec.kind }),
+      retryMs: this.options.crdRetryMs ?? DEFAULT_CRD_RETRY_MS,
+      delay: this.options.delay ?? realDelay,
+    });
   }
 
   async stop(): Promise<void> {
@@ -161,7 +216,7 @@ export class KubeSource implements Source {
 
 function idOf(spec: KindSpec, raw: KubeObject): string {
   const name = raw.metadata?.name ?? '';
-  return spec.kind === 'Namespace' ? name : `${raw.metadata?.namespace ?? 'default'}/${name}`;
+  return spec.clusterScoped === true ? name : `${raw.metadata?.namespace ?? 'default'}/${name}`;
 }
 
 /** Service-account files a pod gets when it runs in a cluster. */

@@ -6,7 +6,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { ManifestError, SluiceError } from '../util/errors.js';
-import { normalizeDocument, type NormalizedObject, type ObjectKind } from './normalize.js';
+import { normalizeDocument, OBJECT_KINDS, type NormalizedObject, type ObjectKind } from './normalize.js';
 import { sameValue } from './object-equal.js';
 import { objectKey, type InvalidEvent, type SourceEvent } from './types.js';
 import { isRecord, type ManifestWarning } from './yaml-read.js';
@@ -22,8 +22,6 @@ export interface ParsedFile {
   readonly invalid: readonly InvalidEvent[];
   readonly warnings: readonly ManifestWarning[];
 }
-
-const KINDS: readonly ObjectKind[] = ['Namespace', 'Pod', 'NetworkPolicy'];
 
 export function invalidEvent(error: SluiceError, file: string, kind: ObjectKind | undefined): InvalidEvent {
   const ctx = error.context;
@@ -78,7 +76,7 @@ function firstLine(message: string): string {
 
 function kindOf(doc: unknown): ObjectKind | undefined {
   const kind = isRecord(doc) ? doc['kind'] : undefined;
-  return KINDS.find((k) => k === kind);
+  return OBJECT_KINDS.find((k) => k === kind);
 }
 
 export interface Placed {

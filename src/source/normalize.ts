@@ -5,16 +5,21 @@
  * named by its name alone) and the field path.
  *
  * Accepted: Namespace (v1), Pod (v1), NetworkPolicy (networking.k8s.io/v1;
- * extensions/v1beta1 is read as v1 with a warning), and lists of them (`kind:
+ * extensions/v1beta1 is read as v1 with a warning), ClusterNetworkPolicy
+ * (policy.networking.k8s.io/v1beta1 or v1alpha2), and lists of them (`kind:
  * List` with `items`, or `PodList` & co. whose items may omit kind/apiVersion).
  * Any other kind, or another apiVersion for a known kind, is an error.
+ * Cluster-scoped kinds (Namespace, ClusterNetworkPolicy) are named by their
+ * name alone; a `metadata.namespace` on a ClusterNetworkPolicy is ignored
+ * with a warning, as the API server clears it.
  *
  * Defaults: `metadata.namespace` → `default`; every Namespace carries the label
  * `kubernetes.io/metadata.name: <name>`, as the API server sets it. Pod and
  * NetworkPolicy defaults are described in normalize-pod.ts and
  * normalize-policy.ts.
  */
-import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import { readClusterPolicySpec } from './normalize-cnp.js';
 import { readEnforcement, readPolicySpec } from './normalize-policy.js';
 import { readPod } from './normalize-pod.js';
 import { readLabels } from './selector.js';
@@ -25,7 +30,9 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export type NormalizedObject =
   | { readonly kind: 'Namespace'; readonly id: string; readonly value: Namespace }
   | { readonly kind: 'Pod'; readonly id: string; readonly value: Pod }
-  | { readonly kind: 'NetworkPolicy'; readonly id: string; readonly value: NetworkPolicy };
+  | { readonly kind: 'NetworkPolicy'; readonly id: string; readonly value: NetworkPolicy }
+  /** `id`: the name (cluster-scoped). */
+  | { readonly kind: 'ClusterNetworkPolicy'; readonly id: string; readonly value: ClusterNetworkPolicy };
 
 export type ObjectKind = NormalizedObject['kind'];
 
@@ -38,12 +45,16 @@ const API_VERSIONS: Readonly<Record<ObjectKind, readonly string[]>> = {
   Namespace: ['v1'],
   Pod: ['v1'],
   NetworkPolicy: ['networking.k8s.io/v1', 'extensions/v1beta1'],
+  // v1beta1 is the storage version; the CRD serves both with one schema.
+  ClusterNetworkPolicy: ['policy.networking.k8s.io/v1beta1', 'policy.networking.k8s.io/v1alpha2'],
 };
-const KINDS = Object.keys(API_VERSIONS) as ObjectKind[];
+/** Every kind sluice reads. */
+export const OBJECT_KINDS = Object.keys(API_VERSIONS) as readonly ObjectKind[];
 const TYPED_LISTS: Readonly<Record<string, ObjectKind>> = {
   NamespaceList: 'Namespace',
   PodList: 'Pod',
   NetworkPolicyList: 'NetworkPolicy',
+  ClusterNetworkPolicyList: 'ClusterNetworkPolicy',
 };
 
 /** `null` (an empty YAML document) yields no objects. */
@@ -73,11 +84,11 @@ interface Inherited {
 
 function readObject(r: Reader, map: JsonRecord, inherited: Inherited | undefined): NormalizedObject {
   const kindText = r.string(map['kind'] ?? inherited?.kind, 'kind');
-  if (!(KINDS as string[]).includes(kindText)) {
+  if (!(OBJECT_KINDS as readonly string[]).includes(kindText)) {
     const who = guessId(map);
     (who === undefined ? r : r.named(who)).fail(
       'kind',
-      `unknown kind "${kindText}" (sluice reads ${KINDS.join(', ')} and lists of them)`,
+      `unknown kind "${kindText}" (sluice reads ${OBJECT_KINDS.join(', ')} and lists of them)`,
     );
   }
   const kind = kindText as ObjectKind;
@@ -109,13 +120,15 @@ function readObject(r: Reader, map: JsonRecord, inherited: Inherited | undefined
         id: meta.id,
         value: readPolicySpec(named, map['spec'], meta.namespace, meta.name, readEnforcement(named, meta.metadata)),
       };
+    case 'ClusterNetworkPolicy':
+      return { kind, id: meta.id, value: readClusterPolicySpec(named, map['spec'], meta.name) };
   }
 }
 
 interface Metadata {
   readonly metadata: JsonRecord;
   readonly name: string;
-  /** The object's namespace; for a Namespace, its own name. */
+  /** The object's namespace; for a Namespace, its own name; for a ClusterNetworkPolicy, ''. */
   readonly namespace: string;
   readonly id: string;
 }
@@ -130,6 +143,13 @@ function readMetadata(r: Reader, value: unknown, kind: ObjectKind): Metadata {
   if (kind === 'Namespace') {
     checkNamespaceName(r.named(name), name, 'metadata.name');
     return { metadata, name, namespace: name, id: name };
+  }
+  if (kind === 'ClusterNetworkPolicy') {
+    const namespace = r.optString(metadata['namespace'], 'metadata.namespace');
+    if (namespace !== undefined && namespace !== '') {
+      r.named(name).warn(`metadata.namespace "${namespace}" is ignored: ClusterNetworkPolicy is cluster-scoped`);
+    }
+    return { metadata, name, namespace: '', id: name };
   }
   const namespace = r.optString(metadata['namespace'], 'metadata.namespace') ?? 'default';
   checkNamespaceName(r.named(`${namespace}/${name}`), namespace, 'metadata.namespace');

@@ -6,10 +6,11 @@
  * - A namespace that pods or policies live in but no manifest declares is
  *   synthesised with only its `kubernetes.io/metadata.name` label, silently:
  *   simulating a few manifests should not require writing Namespace objects.
- * - Output lists are sorted (namespaces by name, pods and policies by
- *   namespace then name), so the snapshot does not depend on file order.
+ * - Output lists are sorted (namespaces and cluster policies by name, pods
+ *   and policies by namespace then name), so the snapshot does not depend on
+ *   file order. `clusterPolicies` is always present, possibly empty.
  */
-import type { ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import type { ClusterNetworkPolicy, ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
 import { ManifestError } from '../util/errors.js';
 import { NAMESPACE_NAME_LABEL, type NormalizedObject } from './normalize.js';
 import { compareStrings } from './yaml-read.js';
@@ -24,6 +25,7 @@ export function buildSnapshot(files: readonly FileObjects[]): ClusterSnapshot {
   const namespaces = new Map<string, Namespace>();
   const pods: Pod[] = [];
   const policies: NetworkPolicy[] = [];
+  const clusterPolicies: ClusterNetworkPolicy[] = [];
   for (const { file, objects } of files) {
     for (const o of objects) {
       const key = `${o.kind} ${o.id}`;
@@ -35,7 +37,8 @@ export function buildSnapshot(files: readonly FileObjects[]): ClusterSnapshot {
       seen.set(key, file);
       if (o.kind === 'Namespace') namespaces.set(o.value.name, o.value);
       else if (o.kind === 'Pod') pods.push(o.value);
-      else policies.push(o.value);
+      else if (o.kind === 'NetworkPolicy') policies.push(o.value);
+      else clusterPolicies.push(o.value);
     }
   }
   for (const { namespace } of [...pods, ...policies]) {
@@ -49,5 +52,6 @@ export function buildSnapshot(files: readonly FileObjects[]): ClusterSnapshot {
     namespaces: [...namespaces.values()].sort((a, b) => compareStrings(a.name, b.name)),
     pods: pods.sort(byId),
     policies: policies.sort(byId),
+    clusterPolicies: clusterPolicies.sort((a, b) => compareStrings(a.name, b.name)),
   };
 }

@@ -29,7 +29,7 @@ export interface InvalidEvent {
   readonly type: 'invalid';
   /** Unknown when the document is unreadable before its kind is known. */
   readonly kind: ObjectKind | undefined;
-  /** `namespace/name` (a Namespace: its name), when known. */
+  /** `namespace/name` (a Namespace or ClusterNetworkPolicy: its name), when known. */
   readonly object: string | undefined;
   /** The manifest file, or the API resource (`api:pods`). */
   readonly file: string;

@@ -127,6 +127,40 @@ export class Reader {
     }
   }
 
+  /**
+   * The one key of `keys` that `value` sets (null counts as unset), for
+   * "exactly one field must be set" (a CRD's minProperties/maxProperties 1).
+   */
+  exactlyOne<T extends string>(value: JsonRecord, keys: readonly T[], field: string, what: string): T {
+    const set = keys.filter((k) => value[k] != null);
+    const [key] = set;
+    if (set.length === 1 && key !== undefined) return key;
+    const found = set.length === 0 ? 'none is set' : `found ${set.join(' and ')}`;
+    this.fail(field, `${what} must set exactly one of ${keys.join(', ')} (${found})`);
+  }
+
+  /** A list of `min`..`max` items (a CRD's minItems/maxItems); undefined when absent. */
+  optList(value: unknown, field: string, min: number, max: number, noun: string): readonly unknown[] | undefined {
+    const list = this.optArray(value, field);
+    if (list === undefined) return undefined;
+    if (list.length < min)
+      this.fail(
+        field,
+        `must hold at least ${min} ${noun}${min === 1 ? '' : 's'}, got ${list.length === 0 ? 'none' : list.length}`,
+      );
+    if (list.length > max) this.fail(field, `must hold at most ${max} ${noun}s, got ${list.length}`);
+    return list;
+  }
+
+  /** One of `choices`; required. */
+  choice<T extends string>(value: unknown, field: string, choices: readonly T[], noun: string): T {
+    const text = this.string(value, field);
+    if (!(choices as readonly string[]).includes(text)) {
+      this.fail(field, `"${text}" is not ${noun} (valid: ${choices.join(', ')})`);
+    }
+    return text as T;
+  }
+
   /** One of `choices`, or `fallback` when absent. */
   oneOf<T extends string>(value: unknown, field: string, choices: readonly T[], fallback: T): T {
     const text = this.optString(value, field);

@@ -7,7 +7,7 @@
  * kind did not change is the same array. Updates that change nothing the
  * compiler reads are dropped here, keeping the old object.
  */
-import type { ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
+import type { ClusterNetworkPolicy, ClusterSnapshot, Namespace, NetworkPolicy, Pod } from '../model/k8s.js';
 import { NAMESPACE_NAME_LABEL } from '../source/normalize.js';
 import { sameValue } from '../source/object-equal.js';
 import type { NormalizedObject, ObjectKind, SourceEvent } from '../source/types.js';
@@ -33,7 +33,12 @@ export interface StateCounts {
   readonly namespaces: number;
   readonly pods: number;
   readonly policies: number;
+  /** Optional so that counts built elsewhere (tests, older callers) stay valid; ClusterState always sets it. */
+  readonly clusterPolicies?: number;
 }
+
+/** A snapshot whose `clusterPolicies` is always present. */
+type FullSnapshot = ClusterSnapshot & { readonly clusterPolicies: readonly ClusterNetworkPolicy[] };
 
 const byId = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
   a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -42,14 +47,15 @@ export class ClusterState {
   private readonly namespaces = new Map<string, Namespace>();
   private readonly pods = new Map<string, Pod>();
   private readonly policies = new Map<string, NetworkPolicy>();
+  private readonly clusterPolicies = new Map<string, ClusterNetworkPolicy>();
   private readonly podsByNamespace = new MultiIndex<Pod>();
   private readonly podsByIp = new MultiIndex<Pod>();
   private readonly podsByNode = new MultiIndex<Pod>();
   private readonly policiesByNamespace = new MultiIndex<NetworkPolicy>();
   /** Namespaces that pods or policies live in but no object declares: kept so their identity is stable. */
   private readonly synthesized = new Map<string, Namespace>();
-  private readonly dirty = new Set<ObjectKind>(['Namespace', 'Pod', 'NetworkPolicy']);
-  private last: ClusterSnapshot = { namespaces: [], pods: [], policies: [] };
+  private readonly dirty = new Set<ObjectKind>(['Namespace', 'Pod', 'NetworkPolicy', 'ClusterNetworkPolicy']);
+  private last: FullSnapshot = { namespaces: [], pods: [], policies: [], clusterPolicies: [] };
 
   /** Applies an add/update/delete event; other events are ignored. True when the state changed. */
   apply(event: SourceEvent): boolean {
@@ -78,6 +84,8 @@ export class ClusterState {
         this.dirty.add('Pod');
         return true;
       }
+      case 'ClusterNetworkPolicy':
+        return this.put(this.clusterPolicies, o.id, o.value, 'ClusterNetworkPolicy');
     }
   }
 
@@ -95,25 +103,35 @@ export class ClusterState {
         if (old !== undefined) this.unindexPod(old);
         return old !== undefined;
       }
+      case 'ClusterNetworkPolicy':
+        return this.drop(this.clusterPolicies, o.id, 'ClusterNetworkPolicy') !== undefined;
     }
   }
 
   /** Current state; unchanged objects and unchanged lists keep their identity. */
-  snapshot(): ClusterSnapshot {
+  snapshot(): FullSnapshot {
     if (this.dirty.size === 0) return this.last;
     const pods = this.dirty.has('Pod') ? [...this.pods.values()].sort(byId) : this.last.pods;
     const policies = this.dirty.has('NetworkPolicy') ? [...this.policies.values()].sort(byId) : this.last.policies;
-    // Synthesised namespaces depend on pods and policies too.
+    const clusterPolicies = this.dirty.has('ClusterNetworkPolicy')
+      ? [...this.clusterPolicies.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      : this.last.clusterPolicies;
+    // Synthesised namespaces depend on pods and policies too (not on cluster policies: they have none).
     const namespaces = this.namespaceList();
     this.dirty.clear();
-    this.last = { namespaces, pods, policies };
+    this.last = { namespaces, pods, policies, clusterPolicies };
     return this.last;
   }
 
   /** Object counts as of the last snapshot's namespaces (synthesised ones included). */
   counts(): StateCounts {
     const namespaces = this.namespaces.size + this.synthesized.size;
-    return { namespaces, pods: this.pods.size, policies: this.policies.size };
+    return {
+      namespaces,
+      pods: this.pods.size,
+      policies: this.policies.size,
+      clusterPolicies: this.clusterPolicies.size,
+    };
   }
 
   namespace(name: string): Namespace | undefined {
@@ -126,6 +144,10 @@ export class ClusterState {
 
   policy(id: string): NetworkPolicy | undefined {
     return this.policies.get(id);
+  }
+
+  clusterPolicy(name: string): ClusterNetworkPolicy | undefined {
+    return this.clusterPolicies.get(name);
   }
 
   podsInNamespace(namespace: string): readonly Pod[] {

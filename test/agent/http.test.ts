@@ -117,7 +117,7 @@ test('HTTP: /healthz and /readyz follow the status; /metrics exposes sluice_ met
     model,
     stats: { written: 3, removed: 0, sizes: { sluice_endpoints: 1, sluice_peers: 2 } },
     error: undefined,
-    counts: { pods: 1, policies: 1, namespaces: 1 },
+    counts: { pods: 1, policies: 1, namespaces: 1, clusterPolicies: 2 },
   });
   metrics.sync({
     ok: false,
@@ -126,7 +126,7 @@ test('HTTP: /healthz and /readyz follow the status; /metrics exposes sluice_ met
     model: undefined,
     stats: undefined,
     error: new Error('x'),
-    counts: { pods: 1, policies: 1, namespaces: 1 },
+    counts: { pods: 1, policies: 1, namespaces: 1, clusterPolicies: 2 },
   });
   metrics.event({
     type: 'invalid',
@@ -146,6 +146,7 @@ test('HTTP: /healthz and /readyz follow the status; /metrics exposes sluice_ met
     'sluice_sync_errors_total 1',
     'sluice_endpoints 1',
     'sluice_objects{kind="policies"} 1',
+    'sluice_objects{kind="clusternetworkpolicies"} 2',
     'sluice_datapath_entries{map="sluice_peers"} 2',
     'sluice_invalid_objects_total{kind="NetworkPolicy"} 1',
     'sluice_datapath_info{datapath="ebpf",source="manifests"} 1',

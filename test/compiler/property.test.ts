@@ -3,12 +3,16 @@
  * reference evaluator (test/reference/evaluator.ts) reading the policies per
  * packet, over thousands of small random clusters, for the whole cluster and
  * for one node: whether the packet passes, its outcome (allowed, denied,
- * would-deny) and the audited policies that would deny it. Three modes:
- * enforced policies only; a share of policies annotated audited; and
- * `compile(…, { enforcement: 'audit' })`, every policy audited. A mismatch
- * reports the seed, the flow, both verdicts and a shrunk snapshot as JSON.
+ * would-deny) and the audited policies that would deny it. Four modes:
+ * enforced policies only; a share of policies annotated audited;
+ * `compile(…, { enforcement: 'audit' })`, every policy audited; and enforced
+ * policies beside 0 to 4 ClusterNetworkPolicies of both tiers (Admin,
+ * Baseline), where the run must also reach every tier and action. A
+ * mismatch reports the seed, the flow, both verdicts, the reference's path
+ * through the tiers and a shrunk snapshot as JSON.
  *
- * The reference is first checked on its own against hand-written rows.
+ * The reference is first checked on its own against hand-written rows (the
+ * ClusterNetworkPolicy rows are in test/reference/evaluator-cnp.test.ts).
  *
  *   SLUICE_PROPERTY_SEEDS=20000 node --import tsx --test test/compiler/property.test.ts
  */
@@ -19,13 +23,16 @@ import { evaluateFlow } from '../../src/compiler/verdict.js';
 import type { CompiledPolicy } from '../../src/model/compiled.js';
 import type { ClusterSnapshot, NetworkPolicy, Pod } from '../../src/model/k8s.js';
 import {
+  outcomeOf,
   referenceOutcome,
+  referenceTrace,
   referenceVerdict,
   type Flow,
   type FlowProtocol,
   type ReferenceOptions,
   type ReferenceOutcome,
   type ReferenceResult,
+  type SideTrace,
 } from '../reference/evaluator.js';
 import { Random } from '../reference/prng.js';
 import { randomCluster, randomFlows } from '../reference/random-cluster.js';
@@ -401,26 +408,58 @@ interface Mode {
   readonly name: string;
   /** Passed to `randomCluster`: 0 keeps the clusters of a seed as they were before audit mode. */
   readonly auditShare: number;
+  /** Passed to `randomCluster`: false keeps the clusters of a seed as they were before ClusterNetworkPolicies. */
+  readonly clusterPolicies: boolean;
   readonly compile: CompileOptions;
   /** Outcomes a run must see at least once, so that the mode really exercises them. */
   readonly expect: readonly ReferenceOutcome[];
+  /** Tier steps (`Admin Pass`, …; see `pathsOf`) a run must see at least once; none: not counted. */
+  readonly expectSteps?: readonly string[];
 }
 
 const MODES: readonly Mode[] = [
-  { name: 'enforced policies', auditShare: 0, compile: {}, expect: ['allowed', 'denied'] },
+  { name: 'enforced policies', auditShare: 0, clusterPolicies: false, compile: {}, expect: ['allowed', 'denied'] },
   {
     name: `${AUDIT_SHARE * 100}% audited policies`,
     auditShare: AUDIT_SHARE,
+    clusterPolicies: false,
     compile: {},
     expect: ['allowed', 'denied', 'would-deny'],
   },
   {
     name: "enforcement 'audit'",
     auditShare: AUDIT_SHARE,
+    clusterPolicies: false,
     compile: { enforcement: 'audit' },
     expect: ['allowed', 'would-deny'],
   },
+  {
+    name: 'ClusterNetworkPolicies',
+    auditShare: 0,
+    clusterPolicies: true,
+    compile: {},
+    expect: ['allowed', 'denied'],
+    expectSteps: [
+      'Admin Accept',
+      'Admin Deny',
+      'Admin Pass',
+      'Admin Pass, NetworkPolicy Accept',
+      'Admin Pass, NetworkPolicy Deny',
+      'Admin Pass, Baseline Deny',
+      'NetworkPolicy Accept',
+      'NetworkPolicy Deny',
+      'Baseline Accept',
+      'Baseline Deny',
+      'Baseline Pass',
+      'default',
+    ],
+  },
 ];
+
+/** Each judged side's path through the tiers: `Admin Pass, NetworkPolicy Deny`; `default` when no tier had a say. */
+function pathsOf(sides: readonly SideTrace[]): string[] {
+  return sides.map((x) => x.steps.map((t) => `${t.tier} ${t.action}`).join(', ') || 'default');
+}
 
 interface Case {
   readonly node: string | undefined;
@@ -473,14 +512,32 @@ function shrinkAll(s: ClusterSnapshot, fails: (c: ClusterSnapshot) => boolean): 
   return current;
 }
 
-function report(seed: number, c: Case, f: Flow, s: ClusterSnapshot, failingSeeds: number): string {
+/** Mismatching flows by kind: `reference denied, compiled allowed: 12`, … */
+type MismatchCounts = Map<string, number>;
+
+function mismatchKind(compiled: ReturnType<typeof compiledResult>, want: ReferenceResult): string {
+  return `reference ${want.outcome}, compiled ${compiled.outcome}`;
+}
+
+function report(
+  seed: number,
+  c: Case,
+  f: Flow,
+  s: ClusterSnapshot,
+  failingSeeds: number,
+  kinds: MismatchCounts,
+): string {
   const small = shrinkAll(s, (x) => mismatches(x, f, c));
   const verdict = evaluateFlow(compile(small, c.node, c.mode.compile), f);
+  const byKind = [...kinds].map(([k, n]) => `${k}: ${n}`).join('; ');
   return [
     `${failingSeeds} of ${SEEDS} seeds mismatch (${c.mode.name}); first: seed ${seed}, node ${c.node ?? '(all)'}`,
+    `mismatching flows: ${byKind}`,
     `compile options ${JSON.stringify(c.mode.compile)}, random audit share ${c.mode.auditShare}`,
+    `random ClusterNetworkPolicies ${c.mode.clusterPolicies}`,
     `flow ${JSON.stringify(f)}`,
     `reference ${JSON.stringify(referenceOutcome(small, f, referenceOptions(c)))}`,
+    `reference path ${JSON.stringify(referenceTrace(small, f, referenceOptions(c)))}`,
     `compiled  ${JSON.stringify(compiledResult(compile(small, c.node, c.mode.compile), f))}`,
     `compiled verdict: ${JSON.stringify(verdict)}`,
     `shrunk snapshot: ${JSON.stringify(small)}`,
@@ -491,14 +548,19 @@ function report(seed: number, c: Case, f: Flow, s: ClusterSnapshot, failingSeeds
 for (const mode of MODES) {
   for (const node of [undefined, 'node-a']) {
     const c: Case = { node, mode };
-    test(`compiled verdicts equal the reference on ${SEEDS} random clusters, ${mode.name} (node ${node ?? 'all'})`, () => {
+    test(`compiled verdicts equal the reference on ${SEEDS} random clusters, ${mode.name} (node ${node ?? 'all'})`, (t) => {
       let first: string | undefined;
       let failing = 0;
       let firstCase: { seed: number; flow: Flow; s: ClusterSnapshot } | undefined;
       const seen = new Map<ReferenceOutcome, number>();
+      const steps = new Map<string, number>();
+      const kinds: MismatchCounts = new Map();
+      const count = <K>(m: Map<K, number>, k: K): void => {
+        m.set(k, (m.get(k) ?? 0) + 1);
+      };
       for (let seed = 1; seed <= SEEDS; seed++) {
         const r = new Random(seed);
-        const s = randomCluster(r, { auditShare: mode.auditShare });
+        const s = randomCluster(r, { auditShare: mode.auditShare, clusterPolicies: mode.clusterPolicies });
         const flows = randomFlows(r, s, FLOWS_PER_CLUSTER);
         let model;
         try {
@@ -510,22 +572,30 @@ for (const mode of MODES) {
         }
         let bad: Flow | undefined;
         for (const f of flows) {
-          const want = referenceOutcome(s, f, referenceOptions(c));
-          seen.set(want.outcome, (seen.get(want.outcome) ?? 0) + 1);
-          if (bad === undefined && !sameResult(compiledResult(model, f), want)) bad = f;
+          const sides = referenceTrace(s, f, referenceOptions(c));
+          const want = outcomeOf(sides);
+          count(seen, want.outcome);
+          if (mode.expectSteps !== undefined) for (const path of pathsOf(sides)) count(steps, path);
+          const got = compiledResult(model, f);
+          if (sameResult(got, want)) continue;
+          count(kinds, mismatchKind(got, want));
+          bad ??= f;
         }
         if (bad === undefined) continue;
         failing++;
         firstCase ??= { seed, flow: bad, s };
       }
       if (first === undefined && firstCase !== undefined) {
-        first = report(firstCase.seed, c, firstCase.flow, firstCase.s, failing);
+        first = report(firstCase.seed, c, firstCase.flow, firstCase.s, failing, kinds);
       }
+      if (mode.expectSteps !== undefined) t.diagnostic(`sides by path: ${JSON.stringify(Object.fromEntries(steps))}`);
       assert.equal(failing, 0, first);
       // The generator must keep exercising the mode: every expected outcome occurs, and no other.
       const counts = JSON.stringify(Object.fromEntries(seen));
       for (const outcome of mode.expect) assert.ok((seen.get(outcome) ?? 0) > 0, `no ${outcome} flow: ${counts}`);
       for (const outcome of seen.keys()) assert.ok(mode.expect.includes(outcome), `unexpected ${outcome}: ${counts}`);
+      const paths = JSON.stringify(Object.fromEntries(steps));
+      for (const path of mode.expectSteps ?? []) assert.ok((steps.get(path) ?? 0) > 0, `no side ${path}: ${paths}`);
     });
   }
 }

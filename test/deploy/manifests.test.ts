@@ -173,11 +173,20 @@ test('RBAC: list and watch on exactly the kinds the kube source watches; bound t
   const granted = (role['rules'] as Obj[]).flatMap((r) =>
     (r['resources'] as string[]).map((res) => [`${r['apiGroups'][0]}/${res}`, (r['verbs'] as string[]).join(',')]),
   );
-  const watched = KIND_SPECS.map((k) => {
-    const group = k.apiVersion.includes('/') ? (k.apiVersion.split('/')[0] ?? '') : '';
-    return [`${group}/${k.path.split('/').at(-1) ?? ''}`, 'list,watch'];
-  });
+  const groupResource = (v: { apiVersion: string; path: string }): string => {
+    const group = v.apiVersion.includes('/') ? (v.apiVersion.split('/')[0] ?? '') : '';
+    return `${group}/${v.path.split('/').at(-1) ?? ''}`;
+  };
+  // A CRD kind's fallback versions are the same group and resource: one grant covers them.
+  for (const k of KIND_SPECS) {
+    for (const f of k.crd?.fallbacks ?? []) assert.equal(groupResource(f), groupResource(k), `${k.kind} fallback`);
+  }
+  const watched = KIND_SPECS.map((k) => [groupResource(k), 'list,watch']);
   assert.deepEqual(granted.sort(), watched.sort());
+  assert.ok(
+    granted.some(([res]) => res === 'policy.networking.k8s.io/clusternetworkpolicies'),
+    'ClusterNetworkPolicy is watched and granted',
+  );
   const binding = one(objects, 'ClusterRoleBinding', 'sluice');
   assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'sluice' });
   assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'sluice', namespace: 'kube-system' }]);

@@ -30,8 +30,8 @@ export interface TupleRow {
   readonly ruleset: number;
   readonly peerClass: number;
   readonly dir: Dir;
-  /** Undefined = ANY protocol (and every port). */
-  readonly proto?: number;
+  /** Undefined = ANY protocol (and every port); 'PORTLESS' = every protocol without ports (ICMP, ...). */
+  readonly proto?: number | 'PORTLESS';
   /** Inclusive; undefined = every port of `proto`. */
   readonly ports?: readonly [number, number];
   readonly policyId?: number;
@@ -113,23 +113,23 @@ export class Fixture {
     mapUpdate(this.map(L.MAPS.endpoints), L.addrKey.encode(mapAddr(e.ip)), L.endpoint.encode(value));
   }
 
-  /** One tuple as policy trie rows: ANY, whole protocol, or port prefixes. */
+  /** One tuple as policy trie rows: ANY, PORTLESS, whole protocol, or port prefixes. */
   tuple(t: TupleRow, remove = false): void {
     const base = { ruleset: t.ruleset, peerClass: t.peerClass, direction: L.DIRECTION[t.dir] };
+    const proto = t.proto;
     const rows =
-      t.proto === undefined
+      proto === undefined
         ? [{ ...base, prefixlen: L.PREFIX.policyAny, protocol: 0, dport: 0 }]
-        : portRangeToPrefixes(t.ports?.[0] ?? 0, t.ports?.[1] ?? 0xffff).map((p) => ({
-            ...base,
-            prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
-            protocol: t.proto ?? 0,
-            dport: p.value,
-          }));
-    const value = L.policyValue.encode({
-      policyId: t.policyId ?? 1,
-      rule: 0,
-      flags: t.proto === undefined ? L.POLICY_FLAGS.anyProtocol : 0,
-    });
+        : proto === 'PORTLESS'
+          ? [{ ...base, prefixlen: L.PREFIX.policyProtocol, protocol: L.POLICY_PROTOCOL.portless, dport: 0 }]
+          : portRangeToPrefixes(t.ports?.[0] ?? 0, t.ports?.[1] ?? 0xffff).map((p) => ({
+              ...base,
+              prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
+              protocol: proto,
+              dport: p.value,
+            }));
+    const flags = proto === undefined ? L.POLICY_FLAGS.anyProtocol : proto === 'PORTLESS' ? L.POLICY_FLAGS.portless : 0;
+    const value = L.policyValue.encode({ policyId: t.policyId ?? 1, rule: 0, flags });
     for (const row of rows) {
       // As the planner writes them: a single port in the hash, prefixes in the trie.
       const single = row.prefixlen === L.PREFIX.policyFull;

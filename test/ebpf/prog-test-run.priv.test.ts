@@ -71,7 +71,27 @@ const isolatedA = (tuples: TupleRow[], egress = false): MapSetup => ({
   ],
   tuples,
 });
-const allowIn = (peerClass: number, proto?: number, ports?: [number, number]): TupleRow => ({
+/** A dual-stack: A and A6, isolated both ways with rule sets 10 (ingress) and 11 (egress). */
+const isolatedA46 = (tuples: TupleRow[]): MapSetup => ({
+  endpoints: [
+    { ip: A, id: 1, isolated: ['ingress', 'egress'], ingress: 10, egress: 11 },
+    { ip: A6, id: 1, isolated: ['ingress', 'egress'], ingress: 10, egress: 11 },
+  ],
+  tuples,
+});
+/** A world IPv6 address. */
+const EXT6 = 'fd00:9::1';
+const ping6 = (src: string, dst: string): PacketSpec => ({ src, dst, proto: PROTO.icmpv6, icmpType: 128, icmpId: 7 });
+/** GRE (47): a port-less protocol sluice knows nothing else about. */
+const gre = (src: string, dst: string): PacketSpec => ({ src, dst, proto: 47 });
+const sctp = (src: string, dst: string, dport: number): PacketSpec => ({
+  src,
+  dst,
+  proto: PROTO.sctp,
+  sport: 1,
+  dport,
+});
+const allowIn = (peerClass: number, proto?: number | 'PORTLESS', ports?: [number, number]): TupleRow => ({
   ruleset: 10,
   peerClass,
   dir: 'ingress',
@@ -157,6 +177,67 @@ const cases: { name: string; setup: MapSetup; steps: Step[] }[] = [
     steps: [
       { prog: 'to', pkt: ping(EXT, A), want: OK },
       { prog: 'to', pkt: udp(EXT, A, 9), want: OK },
+    ],
+  },
+  {
+    name: 'protocol ANY still admits ICMP, ICMPv6, GRE and TCP',
+    setup: isolatedA46([allowIn(0)]),
+    steps: [
+      { prog: 'to', pkt: ping(EXT, A), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: ping6(EXT6, A6), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: gre(EXT, A), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT6, A6, 443), want: OK, reason: 'policy' },
+    ],
+  },
+  {
+    name: 'PORTLESS only: ICMP, ICMPv6 and GRE pass; TCP, UDP and SCTP do not',
+    setup: isolatedA46([allowIn(0, 'PORTLESS')]),
+    steps: [
+      { prog: 'to', pkt: ping(EXT, A), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: ping6(EXT6, A6), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: gre(EXT, A), want: OK, reason: 'policy', note: 'one entry covers every port-less protocol' },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: tcp(EXT, A, 0), want: SHOT, reason: 'noPolicy', note: 'TCP port 0 is not port-less' },
+      { prog: 'to', pkt: udp(EXT, A, 53), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: sctp(EXT, A, 9000), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: tcp(EXT6, A6, 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: udp(EXT6, A6, 53), want: SHOT, reason: 'noPolicy' },
+      { prog: 'from', pkt: ping(A, LOW), want: SHOT, reason: 'noPolicy', note: 'egress rule set has none' },
+    ],
+  },
+  {
+    name: 'PORTLESS + TCP 1-79 + TCP 81-65535: everything but TCP/80 (and UDP)',
+    setup: isolatedA46([allowIn(0, 'PORTLESS'), allowIn(0, PROTO.tcp, [1, 79]), allowIn(0, PROTO.tcp, [81, 65535])]),
+    steps: [
+      { prog: 'to', pkt: ping(EXT, A), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: ping6(EXT6, A6), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT, A, 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: tcp(EXT6, A6, 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: tcp(EXT, A, 443), want: OK, reason: 'policy' },
+      { prog: 'to', pkt: tcp(EXT, A, 79), want: OK, note: 'last port of the low range' },
+      { prog: 'to', pkt: tcp(EXT, A, 81), want: OK, note: 'single-port block: the hash' },
+      { prog: 'to', pkt: tcp(EXT, A, 65535), want: OK },
+      { prog: 'to', pkt: tcp(EXT, A, 0), want: SHOT, note: 'TCP port 0 is outside both ranges' },
+      { prog: 'to', pkt: udp(EXT, A, 53), want: SHOT, reason: 'noPolicy' },
+      { prog: 'to', pkt: udp(EXT, A, 80), want: SHOT },
+    ],
+  },
+  {
+    name: 'PORTLESS of the ANY class (rule without to), egress; re-judged once removed',
+    setup: {
+      ...isolatedA46([{ ruleset: 11, peerClass: PEER_CLASS.any, dir: 'egress', proto: 'PORTLESS' }]),
+      peers: [{ cidr: '192.168.0.0/16', peerClass: 5 }],
+    },
+    steps: [
+      { prog: 'from', pkt: ping(A, '192.168.1.1'), want: OK, reason: 'policy', note: 'class 5 via ANY' },
+      { prog: 'from', pkt: ping(A, LOW), want: OK, reason: 'policy', note: 'world via ANY' },
+      { prog: 'from', pkt: ping6(A6, EXT6), want: OK, reason: 'policy' },
+      { prog: 'from', pkt: tcp(A, '192.168.1.1', 80), want: SHOT, reason: 'noPolicy' },
+      { prog: 'from', pkt: udp(A, LOW, 53), want: SHOT, reason: 'noPolicy' },
+      { act: (fx) => fx.tuple({ ruleset: 11, peerClass: PEER_CLASS.any, dir: 'egress', proto: 'PORTLESS' }, true) },
+      { act: (fx) => fx.setConfig({ flags: CONFIG_FLAGS.eventsAllow, policyGen: 7, eventsPerSec: 0, eventsBurst: 0 }) },
+      { prog: 'from', pkt: ping(A, LOW), want: SHOT, reason: 'revalidateDeny', note: 'same echo flow, re-judged' },
     ],
   },
   {

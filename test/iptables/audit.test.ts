@@ -1,6 +1,6 @@
 /**
  * Audit mode of the iptables datapath, table-driven and pure: which
- * endpoints land in the `<dir>-audit` sets (created with counters), the one
+ * endpoints land in the `<dir>-audit` sets (created with counters), the
  * would-deny rule before each DROP, a rule count audit does not change, and
  * the counter parsing, carry-over and rows behind `wouldDeny()`.
  */
@@ -116,7 +116,7 @@ const RULE_CASES: { family: 4 | 6; mode: PortAgnostic }[] = [
 ];
 
 for (const { family, mode } of RULE_CASES) {
-  test(`rules (IPv${family}, ${mode}): one would-deny rule per direction, right before the DROP`, () => {
+  test(`rules (IPv${family}, ${mode}): a would-deny rule right before each DROP, with the same protocol`, () => {
     const plan = planIptables(modelOf([]), node, { generation: 'a', portAgnostic: mode, families: [family] });
     const text = plan.rules[family] ?? '';
     for (const [direction, chain, ep] of [
@@ -124,14 +124,25 @@ for (const { family, mode } of RULE_CASES) {
       ['ingress', 'SLUICE-INGRESS', 'dst'],
     ] as const) {
       const rules = text.split('\n').filter((l) => l.startsWith(`-A ${chain} `));
-      const want =
-        `-A ${chain} -m set --match-set sluice-${direction}-audit-v${family}-a ${ep} ` +
+      const want = (guard: string): string =>
+        `-A ${chain} ${guard}-m set --match-set sluice-${direction}-audit-v${family}-a ${ep} ` +
         `-m comment --comment "sluice: ${direction} would deny (audit)" -j RETURN`;
+      // netnet: TCP, UDP and SCTP get theirs before the PORTLESS set is consulted (rules.ts judge()).
+      const guards = mode === 'netnet' ? ['-p tcp ', '-p udp ', '-p sctp ', ''] : [''];
       assert.deepEqual(
         rules.filter((r) => r.includes('-audit-')),
-        [want],
+        guards.map(want),
       );
-      assert.equal(rules.at(-2), want);
+      const drops = rules.flatMap((r, i) => (r.endsWith(' -j DROP') ? [i] : []));
+      assert.deepEqual(
+        drops.map((i) => rules[i - 1]),
+        guards.map(want),
+      );
+      assert.deepEqual(
+        drops.map((i) => rules[i]),
+        guards.map((g) => `-A ${chain} ${g}-m comment --comment "sluice: ${direction} not allowed by policy" -j DROP`),
+      );
+      assert.equal(rules.at(-2), want(''));
       assert.match(rules.at(-1) ?? '', / -j DROP$/);
     }
   });

@@ -179,10 +179,10 @@ for (const mode of ['netnet', 'expand'] as PortAgnostic[]) {
 test('set names are readable, within 31 characters, one generation per plan', () => {
   const plan = planIptables(scaled(3), node, { generation: 'b', portAgnostic: 'netnet' });
   for (const s of plan.sets) {
-    assert.match(s.name, /^sluice-(host|(ingress|egress)-(iso|audit|any|tcp|udp|sctp|port))-v[46]-b$/);
+    assert.match(s.name, /^sluice-(host|(ingress|egress)-(iso|audit|any|noport|tcp|udp|sctp|port))-v[46]-b$/);
     assert.ok(s.name.length <= 31 - '-tmp'.length, s.name);
   }
-  assert.equal(plan.sets.length, 2 * (1 + 2 * 7));
+  assert.equal(plan.sets.length, 2 * (1 + 2 * 8));
 });
 
 test('rules: only SLUICE chains, each jump written once and only when missing', () => {

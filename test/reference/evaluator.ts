@@ -3,70 +3,34 @@
  * src/compiler/ (it imports nothing from there) and used as the oracle of the
  * compiler's property test. It reads the policies directly for every packet:
  * no indexes, no peer classes, no caching. Slow and obvious on purpose.
+ * ClusterNetworkPolicy tiers come from evaluator-cnp.ts; the shared lookups
+ * (addresses, selectors, pod owning an address) from cluster-lookup.ts.
  *
  * Field docs are quoted from the networking.k8s.io/v1 API reference.
  */
-import ipaddr from 'ipaddr.js';
 import type {
-  Cidr,
   ClusterSnapshot,
+  CnpAction,
   IpBlock,
-  LabelRequirement,
-  LabelSelector,
-  Labels,
   NetworkPolicy,
   Peer,
   Pod,
   PortSpec,
-  Protocol,
   Rule,
 } from '../../src/model/k8s.js';
+import {
+  cidrContains,
+  destinationPod,
+  endpointOwning,
+  namespaceLabels,
+  podOwning,
+  selectorMatches,
+  type Dir,
+  type Flow,
+} from './cluster-lookup.js';
+import { tierDecision } from './evaluator-cnp.js';
 
-/** Same shape as the compiler's `Flow`, declared here to keep the oracle independent. */
-export type FlowProtocol = Protocol | 'ICMP';
-export interface Flow {
-  readonly src: string;
-  readonly dst: string;
-  readonly protocol: FlowProtocol;
-  readonly port: number;
-}
-
-type Dir = 'ingress' | 'egress';
-
-// ---------------------------------------------------------------- addresses
-
-interface Addr {
-  readonly family: 4 | 6;
-  readonly value: bigint;
-}
-
-function toBigInt(bytes: readonly number[]): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-/** Parsed addresses by text: parsing is the only cost worth saving here. */
-const parsed = new Map<string, Addr>();
-
-export function parseAddr(text: string): Addr {
-  let addr = parsed.get(text);
-  if (addr === undefined) {
-    const a = ipaddr.parse(text);
-    addr = { family: a.kind() === 'ipv4' ? 4 : 6, value: toBigInt(a.toByteArray()) };
-    parsed.set(text, addr);
-  }
-  return addr;
-}
-
-/** True when `addr` lies inside `cidr` (same family, same leading prefixLength bits). */
-export function cidrContains(cidr: Cidr, addrText: string): boolean {
-  const addr = parseAddr(addrText);
-  const net = parseAddr(cidr.address);
-  if (addr.family !== cidr.family || net.family !== cidr.family) return false;
-  const shift = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefixLength);
-  return addr.value >> shift === net.value >> shift;
-}
+export { cidrContains, parseAddr, selectorMatches, type Flow, type FlowProtocol } from './cluster-lookup.js';
 
 /**
  * "IPBlock describes a particular CIDR (Ex. "192.168.1.0/24","2001:db8::/64")
@@ -76,76 +40,6 @@ export function cidrContains(cidr: Cidr, addrText: string): boolean {
  */
 function ipBlockContains(block: IpBlock, addr: string): boolean {
   return cidrContains(block.cidr, addr) && !block.except.some((e) => cidrContains(e, addr));
-}
-
-// ---------------------------------------------------------------- selectors
-
-function hasLabel(labels: Labels, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(labels, key);
-}
-
-/**
- * "operator represents a key's relationship to a set of values. Valid
- * operators are In, NotIn, Exists and DoesNotExist." (metav1) NotIn and
- * DoesNotExist also match objects that lack the key.
- */
-function requirementMatches(r: LabelRequirement, labels: Labels): boolean {
-  const present = hasLabel(labels, r.key);
-  const value = present ? labels[r.key] : undefined;
-  switch (r.operator) {
-    case 'In':
-      return present && value !== undefined && r.values.includes(value);
-    case 'NotIn':
-      return !present || value === undefined || !r.values.includes(value);
-    case 'Exists':
-      return present;
-    case 'DoesNotExist':
-      return !present;
-  }
-}
-
-/**
- * "The requirements are ANDed." "An empty label selector matches all
- * objects."
- */
-export function selectorMatches(s: LabelSelector, labels: Labels): boolean {
-  for (const r of s.requirements) if (!requirementMatches(r, labels)) return false;
-  return true;
-}
-
-// ---------------------------------------------------------------- pods
-
-/**
- * A pod takes part in policy (as an endpoint or as a peer) only when it has
- * its own network identity: not hostNetwork, not terminated, with addresses.
- */
-function qualifies(p: Pod): boolean {
-  return !p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed' && p.ips.length > 0;
-}
-
-function sameAddr(a: string, b: string): boolean {
-  const x = parseAddr(a);
-  const y = parseAddr(b);
-  return x.family === y.family && x.value === y.value;
-}
-
-/** The qualifying pod that owns an address, anywhere in the cluster. */
-function podOwning(s: ClusterSnapshot, addr: string): Pod | undefined {
-  return s.pods.find((p) => qualifies(p) && p.ips.some((ip) => sameAddr(ip, addr)));
-}
-
-/** The pod owning `addr` if the enforcer being modelled enforces it. */
-function endpointOwning(s: ClusterSnapshot, addr: string, nodeName: string | undefined): Pod | undefined {
-  const p = podOwning(s, addr);
-  if (p === undefined) return undefined;
-  if (nodeName !== undefined && p.nodeName !== nodeName) return undefined;
-  return p;
-}
-
-function namespaceLabels(s: ClusterSnapshot, name: string): Labels {
-  const ns = s.namespaces.find((n) => n.name === name);
-  // Normalisation guarantees the namespace exists; be explicit anyway.
-  return ns === undefined ? { 'kubernetes.io/metadata.name': name } : ns.labels;
 }
 
 // ---------------------------------------------------------------- peers
@@ -271,8 +165,7 @@ function someRuleAllows(
   other: string,
   flow: Flow,
 ): boolean {
-  // The pod whose container ports name the destination port.
-  const dstPod = dir === 'ingress' ? pod : podOwning(s, flow.dst);
+  const dstPod = destinationPod(s, pod, dir, flow);
   for (const np of policies) {
     const rules = dir === 'ingress' ? np.ingress : np.egress;
     for (const rule of rules) {
@@ -282,14 +175,14 @@ function someRuleAllows(
   return false;
 }
 
-// ---------------------------------------------------------------- audit mode
+// ---------------------------------------------------------------- tiers and audit mode
 
 export type ReferenceOutcome = 'allowed' | 'denied' | 'would-deny';
 
 export interface ReferenceOptions {
   /** The node whose pods are enforced; undefined: every qualifying pod is local. */
   readonly nodeName?: string | undefined;
-  /** `--enforcement audit`: every policy counts as audited, annotated or not. */
+  /** `--enforcement audit`: every NetworkPolicy counts as audited, annotated or not (ClusterNetworkPolicies never do). */
   readonly auditAll?: boolean;
 }
 
@@ -301,8 +194,31 @@ export interface ReferenceResult {
   readonly wouldDenyBy: readonly string[];
 }
 
-/** What one side does with the packet: drop it, pass it, or pass it as "would deny" by these policies. */
-type Side = { readonly kind: 'pass' } | { readonly kind: 'drop' } | { readonly kind: 'would-deny'; by: string[] };
+/** What one side does with the packet: drop it, pass it, or pass it as "would deny" by `wouldDenyBy`. */
+export type SideKind = 'pass' | 'drop' | 'would-deny';
+
+/** A tier that had its say on one side, in the order judged. */
+export interface TierStep {
+  readonly tier: 'Admin' | 'NetworkPolicy' | 'Baseline';
+  /**
+   * A ClusterNetworkPolicy rule's action; for the NetworkPolicy tier, Accept
+   * (a rule allows), Deny (none does) or would-deny (none does, audited).
+   */
+  readonly action: CnpAction | 'would-deny';
+  /** `ClusterNetworkPolicy/<name> <dir>[<i>]`, or the selecting NetworkPolicies' `namespace/name`s. */
+  readonly by: string;
+}
+
+/** How one local endpoint judged one direction: `steps` empty means no tier had a say (default allow). */
+export interface SideTrace {
+  readonly dir: Dir;
+  readonly endpoint: string;
+  readonly kind: SideKind;
+  readonly wouldDenyBy: readonly string[];
+  readonly steps: readonly TierStep[];
+}
+
+type Side = Omit<SideTrace, 'dir' | 'endpoint'>;
 
 function isAudited(np: NetworkPolicy, opts: ReferenceOptions): boolean {
   return opts.auditAll === true || np.enforcement === 'audit';
@@ -313,49 +229,100 @@ function policyName(np: NetworkPolicy): string {
 }
 
 /**
- * One endpoint and direction in audit mode. docs/architecture.md "Audit
- * mode": "Per endpoint and direction, if any enforced policy selects the pod,
- * only the enforced policies decide; otherwise the audited ones do [...]: what
- * their rule set does not allow passes as "would deny"."
+ * The NetworkPolicy tier for one endpoint and direction; undefined when no
+ * policy selects the pod. docs/architecture.md "Audit mode": "Per endpoint
+ * and direction, if any enforced policy selects the pod, only the enforced
+ * policies decide; otherwise the audited ones do [...]: what their rule set
+ * does not allow passes as "would deny"."
  * docs/troubleshooting.md "Roll out a policy safely": an audited policy "is
  * judged like any other policy, but what it alone would deny passes and is
  * reported instead."
- * So: no policy selects the pod: pass. Some enforced policy does: the
- * enforced policies alone are the NetworkPolicy rule above (audited ones
- * neither allow nor report). Only audited ones do: their rules are the
- * NetworkPolicy rule, and a deny becomes a pass reported as "would deny" by
- * all of them.
+ * So: some enforced policy selects the pod: the enforced policies alone are
+ * the NetworkPolicy rule above (audited ones neither allow nor report). Only
+ * audited ones do: their rules are the NetworkPolicy rule, and a deny
+ * becomes a pass reported as "would deny" by all of them. Either way the
+ * tier has decided: "v1.NetworkPolicy always makes a final decision for
+ * selected pods" (CNP `spec.tier`), so Baseline is not consulted.
  */
-function side(s: ClusterSnapshot, pod: Pod, dir: Dir, other: string, flow: Flow, opts: ReferenceOptions): Side {
+function networkPolicyTier(
+  s: ClusterSnapshot,
+  pod: Pod,
+  dir: Dir,
+  other: string,
+  flow: Flow,
+  opts: ReferenceOptions,
+): Side | undefined {
   const all = selectingPolicies(s, pod, dir);
-  if (all.length === 0) return { kind: 'pass' };
+  if (all.length === 0) return undefined;
   const enforced = all.filter((np) => !isAudited(np, opts));
-  if (enforced.length > 0) {
-    return someRuleAllows(s, enforced, pod, dir, other, flow) ? { kind: 'pass' } : { kind: 'drop' };
-  }
-  if (someRuleAllows(s, all, pod, dir, other, flow)) return { kind: 'pass' };
-  return { kind: 'would-deny', by: all.map(policyName) };
+  const deciding = enforced.length > 0 ? enforced : all;
+  const by = deciding.map(policyName).join(',');
+  const step = (action: TierStep['action']): TierStep[] => [{ tier: 'NetworkPolicy', action, by }];
+  if (someRuleAllows(s, deciding, pod, dir, other, flow))
+    return { kind: 'pass', wouldDenyBy: [], steps: step('Accept') };
+  if (enforced.length > 0) return { kind: 'drop', wouldDenyBy: [], steps: step('Deny') };
+  return { kind: 'would-deny', wouldDenyBy: all.map(policyName), steps: step('would-deny') };
 }
 
 /**
- * The oracle: a flow from S to D is judged by the local endpoint owning S
- * (if any) for egress and the local endpoint owning D (if any) for ingress.
- * It is `denied` when either side drops it: "A real deny on the other side
- * still drops the packet", whatever the other side's audit says. Otherwise
- * it is `would-deny` when either side would deny it, naming the audited
- * policies of those sides, and `allowed` when neither does. A pod talking to
- * itself is never policed (so never "would deny" either).
+ * One endpoint and direction through the tiers (CNP `spec.tier`): "Policy
+ * tiers are evaluated in the following order: Admin tier, NetworkPolicy tier,
+ * Baseline tier". "If Admin tier has made a final decision (Accept or Deny)
+ * on a connection, then no further evaluation is done." Pass (or no matching
+ * Admin rule) goes on to the NetworkPolicy tier, which decides for the pods
+ * it selects. Otherwise Baseline: Accept and Deny decide, and Pass or no
+ * match leave it to "the default kubernetes policy [...] all pods can
+ * communicate with each other."
  */
-export function referenceOutcome(s: ClusterSnapshot, flow: Flow, opts: ReferenceOptions = {}): ReferenceResult {
+function side(s: ClusterSnapshot, pod: Pod, dir: Dir, other: string, flow: Flow, opts: ReferenceOptions): Side {
+  const steps: TierStep[] = [];
+  const admin = tierDecision(s, 'Admin', pod, dir, other, flow);
+  if (admin !== undefined) {
+    steps.push({ tier: 'Admin', ...admin });
+    if (admin.action === 'Accept') return { kind: 'pass', wouldDenyBy: [], steps };
+    if (admin.action === 'Deny') return { kind: 'drop', wouldDenyBy: [], steps };
+  }
+  const np = networkPolicyTier(s, pod, dir, other, flow, opts);
+  if (np !== undefined) return { ...np, steps: [...steps, ...np.steps] };
+  const baseline = tierDecision(s, 'Baseline', pod, dir, other, flow);
+  if (baseline !== undefined) steps.push({ tier: 'Baseline', ...baseline });
+  return { kind: baseline?.action === 'Deny' ? 'drop' : 'pass', wouldDenyBy: [], steps };
+}
+
+/**
+ * Every side that judges the flow from S to D: the local endpoint owning S
+ * (if any) for egress and the local endpoint owning D (if any) for ingress,
+ * each on its own. None when S and D are the same pod: a pod talking to
+ * itself is never policed.
+ */
+export function referenceTrace(s: ClusterSnapshot, flow: Flow, opts: ReferenceOptions = {}): readonly SideTrace[] {
   const src = endpointOwning(s, flow.src, opts.nodeName);
   const dst = endpointOwning(s, flow.dst, opts.nodeName);
-  if (src !== undefined && src === dst) return { allowed: true, outcome: 'allowed', wouldDenyBy: [] };
-  const sides: Side[] = [];
-  if (src !== undefined) sides.push(side(s, src, 'egress', flow.dst, flow, opts));
-  if (dst !== undefined) sides.push(side(s, dst, 'ingress', flow.src, flow, opts));
+  if (src !== undefined && src === dst) return [];
+  const sides: SideTrace[] = [];
+  const id = (p: Pod): string => `${p.namespace}/${p.name}`;
+  if (src !== undefined)
+    sides.push({ dir: 'egress', endpoint: id(src), ...side(s, src, 'egress', flow.dst, flow, opts) });
+  if (dst !== undefined)
+    sides.push({ dir: 'ingress', endpoint: id(dst), ...side(s, dst, 'ingress', flow.src, flow, opts) });
+  return sides;
+}
+
+/**
+ * The oracle: the flow is `denied` when either side (see `referenceTrace`)
+ * drops it: "A real deny on the other side still drops the packet", whatever
+ * the other side's audit says. Otherwise it is `would-deny` when either side
+ * would deny it, naming the audited policies of those sides, and `allowed`
+ * when neither does.
+ */
+export function referenceOutcome(s: ClusterSnapshot, flow: Flow, opts: ReferenceOptions = {}): ReferenceResult {
+  return outcomeOf(referenceTrace(s, flow, opts));
+}
+
+/** `referenceOutcome` from the sides `referenceTrace` returned, for callers that want both. */
+export function outcomeOf(sides: readonly SideTrace[]): ReferenceResult {
   if (sides.some((x) => x.kind === 'drop')) return { allowed: false, outcome: 'denied', wouldDenyBy: [] };
-  const by = new Set<string>();
-  for (const x of sides) if (x.kind === 'would-deny') for (const name of x.by) by.add(name);
+  const by = new Set(sides.flatMap((x) => x.wouldDenyBy));
   if (by.size === 0) return { allowed: true, outcome: 'allowed', wouldDenyBy: [] };
   const wouldDenyBy = [...by].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { allowed: true, outcome: 'would-deny', wouldDenyBy };

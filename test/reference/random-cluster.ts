@@ -7,11 +7,13 @@
  * key, operator, values, values sorted and unique; excepts strictly inside
  * their CIDR, same family, sorted and unique; CIDR host bits zero;
  * endPort ≥ port; a Namespace (with `kubernetes.io/metadata.name`) for every
- * namespace used; lists sorted by name.
+ * namespace used; lists sorted by name. ClusterNetworkPolicies (random-cnp.ts)
+ * only when asked for, drawn after everything else.
  */
 import type { ClusterSnapshot, ContainerPort, Labels, Namespace, Pod, PodPhase } from '../../src/model/k8s.js';
 import type { Flow, FlowProtocol } from './evaluator.js';
 import type { Random } from './prng.js';
+import { randomClusterPolicies } from './random-cnp.js';
 import { randomPolicy, type ClusterContext, type RandomPolicyOptions } from './random-policy.js';
 import {
   CONTAINER_PORTS,
@@ -114,8 +116,17 @@ function addressUniverse(pods: readonly Pod[]): string[] {
   return [...new Set([...pods.flatMap((p) => p.ips), ...EXTERNAL_ADDRESSES.map(canonical)])];
 }
 
+export interface RandomClusterOptions extends RandomPolicyOptions {
+  /**
+   * Add 0 to 4 ClusterNetworkPolicies (`clusterPolicies`). Default false: no
+   * draw is made and the field is absent, so the clusters of a seed are the
+   * same as before ClusterNetworkPolicies existed.
+   */
+  readonly clusterPolicies?: boolean;
+}
+
 /** `opts` goes to every `randomPolicy` (e.g. `auditShare`). */
-export function randomCluster(r: Random, opts: RandomPolicyOptions = {}): ClusterSnapshot {
+export function randomCluster(r: Random, opts: RandomClusterOptions = {}): ClusterSnapshot {
   const nsNames = r.subset(NS_NAMES, 4);
   while (nsNames.length < 2) {
     const extra = r.pick(NS_NAMES);
@@ -144,7 +155,9 @@ export function randomCluster(r: Random, opts: RandomPolicyOptions = {}): Cluste
   const policies = Array.from({ length: policyCount }, (_, i) => randomPolicy(r, i, cluster, opts));
   const byId = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
     cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
-  return { namespaces, pods: pods.sort(byId), policies: policies.sort(byId) };
+  const snapshot = { namespaces, pods: pods.sort(byId), policies: policies.sort(byId) };
+  // Drawn last: the rest of the cluster is drawn as without it.
+  return opts.clusterPolicies === true ? { ...snapshot, clusterPolicies: randomClusterPolicies(r, cluster) } : snapshot;
 }
 
 // ---------------------------------------------------------------- flows
@@ -154,13 +167,12 @@ const isV6 = (a: string): boolean => a.includes(':');
 /** Ports the cluster mentions (container ports, range edges and their neighbours): flows should hit them. */
 function mentionedPorts(s: ClusterSnapshot): number[] {
   const ports = new Set<number>(s.pods.flatMap((p) => p.containerPorts.map((cp) => cp.port)));
-  for (const np of s.policies) {
-    for (const rule of [...np.ingress, ...np.egress]) {
-      for (const spec of rule.ports ?? []) {
-        if (spec.kind !== 'number') continue;
-        for (const p of [spec.port - 1, spec.port, spec.endPort, spec.endPort + 1])
-          if (p >= 1 && p <= 65535) ports.add(p);
-      }
+  const rules = [...s.policies, ...(s.clusterPolicies ?? [])].flatMap((p) => [...p.ingress, ...p.egress]);
+  for (const rule of rules) {
+    for (const spec of rule.ports ?? []) {
+      if (spec.kind !== 'number') continue;
+      for (const p of [spec.port - 1, spec.port, spec.endPort, spec.endPort + 1])
+        if (p >= 1 && p <= 65535) ports.add(p);
     }
   }
   return [...ports];

@@ -53,7 +53,7 @@ export function canonicalSelector(requirements: readonly LabelRequirement[]): La
 }
 
 /** Empty, matchLabels-style `In`s, or expressions of every operator (keys and values sometimes unknown). */
-function randomSelector(r: Random, vocab: Record<string, readonly string[]>): LabelSelector {
+export function randomSelector(r: Random, vocab: Record<string, readonly string[]>): LabelSelector {
   const keys = [...Object.keys(vocab), 'absent'];
   const shape = r.weighted([
     ['empty', 3],

@@ -1,12 +1,18 @@
 /**
  * Greedy shrinking of a failing random cluster: try every one-step removal
- * (a policy, pod, rule, peer, port, requirement, except, label, container
- * port, unused namespace), keep the first that still fails, repeat until none
- * does. Removals keep the normalisation invariants (sorted lists stay sorted;
- * an emptied peer or port list becomes `undefined`, as normalisation makes it).
+ * (a policy, ClusterNetworkPolicy, pod, rule, peer, port, requirement,
+ * except, network, label, container port, unused namespace), keep the first
+ * that still fails, repeat until none does. Removals keep the normalisation
+ * invariants (sorted lists stay sorted; an emptied peer or port list becomes
+ * `undefined`, as normalisation makes it; a ClusterNetworkPolicy rule keeps
+ * at least one peer and a `networks` peer one CIDR, as the CRD requires).
  */
 import type {
+  ClusterNetworkPolicy,
   ClusterSnapshot,
+  CnpPeer,
+  CnpPodSelector,
+  CnpRule,
   IpBlock,
   LabelSelector,
   Labels,
@@ -85,6 +91,43 @@ function policyReductions(p: NetworkPolicy): NetworkPolicy[] {
   return out;
 }
 
+function cnpSelectorReductions(s: CnpPodSelector): CnpPodSelector[] {
+  const out: CnpPodSelector[] = selectorReductions(s.namespaces).map((namespaces) => ({ ...s, namespaces }));
+  if (s.pods !== undefined) {
+    out.push({ ...s, pods: undefined });
+    for (const pods of selectorReductions(s.pods)) out.push({ ...s, pods });
+  }
+  return out;
+}
+
+function cnpPeerReductions(p: CnpPeer): CnpPeer[] {
+  switch (p.kind) {
+    case 'pods':
+      return cnpSelectorReductions(p).map((sel) => ({ kind: 'pods', ...sel }));
+    case 'networks':
+      return p.cidrs.length > 1 ? p.cidrs.map((_, i) => ({ ...p, cidrs: without(p.cidrs, i) })) : [];
+    case 'unsupported':
+      return [];
+  }
+}
+
+function cnpRuleReductions(r: CnpRule): CnpRule[] {
+  const out: CnpRule[] = [];
+  for (const peers of eachReduced(r.peers, cnpPeerReductions)) if (peers.length > 0) out.push({ ...r, peers });
+  if (r.ports !== undefined) {
+    out.push({ ...r, ports: undefined });
+    for (const ports of eachReduced(r.ports, () => [])) out.push({ ...r, ports: orUndefined(ports) });
+  }
+  return out;
+}
+
+function clusterPolicyReductions(p: ClusterNetworkPolicy): ClusterNetworkPolicy[] {
+  const out: ClusterNetworkPolicy[] = cnpSelectorReductions(p.subject).map((subject) => ({ ...p, subject }));
+  for (const ingress of eachReduced(p.ingress, cnpRuleReductions)) out.push({ ...p, ingress });
+  for (const egress of eachReduced(p.egress, cnpRuleReductions)) out.push({ ...p, egress });
+  return out;
+}
+
 function podReductions(p: Pod): Pod[] {
   const out: Pod[] = [];
   for (const labels of labelReductions(p.labels)) out.push({ ...p, labels });
@@ -97,6 +140,8 @@ function podReductions(p: Pod): Pod[] {
 export function reductions(s: ClusterSnapshot): ClusterSnapshot[] {
   const out: ClusterSnapshot[] = [];
   for (const policies of eachReduced(s.policies, () => [])) out.push({ ...s, policies });
+  const cnps = s.clusterPolicies ?? [];
+  for (const clusterPolicies of eachReduced(cnps, () => [])) out.push({ ...s, clusterPolicies });
   for (const pods of eachReduced(s.pods, () => [])) out.push({ ...s, pods });
   const used = new Set([...s.pods, ...s.policies].map((o) => o.namespace));
   s.namespaces.forEach((n, i) => {
@@ -112,6 +157,11 @@ export function reductions(s: ClusterSnapshot): ClusterSnapshot[] {
   });
   s.pods.forEach((p, i) => {
     for (const q of podReductions(p)) out.push({ ...s, pods: s.pods.map((x, j) => (j === i ? q : x)) });
+  });
+  cnps.forEach((p, i) => {
+    for (const q of clusterPolicyReductions(p)) {
+      out.push({ ...s, clusterPolicies: cnps.map((x, j) => (j === i ? q : x)) });
+    }
   });
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Cidr, Protocol } from '../../src/model/k8s.js';
-import { parseAddr } from './evaluator.js';
+import { parseAddr } from './cluster-lookup.js';
 import type { Random } from './prng.js';
 
 export const NS_NAMES = ['w', 'x', 'y', 'z'];

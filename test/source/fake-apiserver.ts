@@ -2,26 +2,34 @@
  * A tiny stand-in for kube-apiserver, enough for client-node's typed lists
  * and watches of namespaces, pods and networkpolicies over plain HTTP: list
  * with a resourceVersion, watch streams of ADDED/MODIFIED/DELETED, a 410
- * "expired" on demand, and going away / coming back on the same port.
+ * "expired" on demand, and going away / coming back on the same port. And
+ * clusternetworkpolicies.policy.networking.k8s.io, served in the versions of
+ * `setCnpVersions` (none by default: the CRD is not installed, lists and
+ * watches get 404).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-type Resource = 'namespaces' | 'pods' | 'networkpolicies';
+type Resource = 'namespaces' | 'pods' | 'networkpolicies' | 'clusternetworkpolicies';
+const CNP_GROUP = 'policy.networking.k8s.io';
 const PATHS: Record<string, Resource> = {
   '/api/v1/namespaces': 'namespaces',
   '/api/v1/pods': 'pods',
   '/apis/networking.k8s.io/v1/networkpolicies': 'networkpolicies',
+  [`/apis/${CNP_GROUP}/v1beta1/clusternetworkpolicies`]: 'clusternetworkpolicies',
+  [`/apis/${CNP_GROUP}/v1alpha2/clusternetworkpolicies`]: 'clusternetworkpolicies',
 };
 const LIST: Record<Resource, { kind: string; apiVersion: string }> = {
   namespaces: { kind: 'NamespaceList', apiVersion: 'v1' },
   pods: { kind: 'PodList', apiVersion: 'v1' },
   networkpolicies: { kind: 'NetworkPolicyList', apiVersion: 'networking.k8s.io/v1' },
+  clusternetworkpolicies: { kind: 'ClusterNetworkPolicyList', apiVersion: `${CNP_GROUP}/v1beta1` },
 };
 const KIND: Record<Resource, { kind: string; apiVersion: string }> = {
   namespaces: { kind: 'Namespace', apiVersion: 'v1' },
   pods: { kind: 'Pod', apiVersion: 'v1' },
   networkpolicies: { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' },
+  clusternetworkpolicies: { kind: 'ClusterNetworkPolicy', apiVersion: `${CNP_GROUP}/v1beta1` },
 };
 
 type Obj = {
@@ -36,8 +44,11 @@ export class FakeApiServer {
     namespaces: new Map(),
     pods: new Map(),
     networkpolicies: new Map(),
+    clusternetworkpolicies: new Map(),
   };
-  private readonly watchers = new Set<{ resource: Resource; res: ServerResponse }>();
+  private readonly watchers = new Set<{ resource: Resource; path: string; res: ServerResponse }>();
+  /** The clusternetworkpolicies versions served (`v1beta1`, `v1alpha2`); none: the CRD is absent. */
+  private cnpVersions: readonly string[] = [];
   /** Every change, replayed to a watch that starts from an older resourceVersion. */
   private readonly history: { resource: Resource; type: string; object: Obj; rv: number }[] = [];
   private server: Server | undefined;
@@ -79,6 +90,26 @@ export class FakeApiServer {
     this.send(resource, 'DELETED', { ...old, metadata: { ...old.metadata, resourceVersion: `${++this.rv}` } });
   }
 
+  /**
+   * Installs (or changes, or with [] removes) the ClusterNetworkPolicy CRD:
+   * open watches of versions no longer served end, as the API server ends them.
+   */
+  setCnpVersions(versions: readonly string[]): void {
+    this.cnpVersions = versions;
+    for (const w of this.watchers) {
+      if (w.resource === 'clusternetworkpolicies' && !this.served(w.path)) {
+        w.res.end();
+        this.watchers.delete(w);
+      }
+    }
+  }
+
+  private served(path: string): boolean {
+    const resource = PATHS[path];
+    if (resource !== 'clusternetworkpolicies') return resource !== undefined;
+    return this.cnpVersions.some((v) => path === `/apis/${CNP_GROUP}/${v}/clusternetworkpolicies`);
+  }
+
   /** Every resourceVersion so far is too old: open watches get a 410 ERROR event and end. */
   expire(): void {
     this.oldestRv = ++this.rv;
@@ -95,11 +126,16 @@ export class FakeApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const resource = PATHS[url.pathname];
     const watch = url.searchParams.get('watch') === 'true';
-    this.requests.push(
-      `${watch ? 'watch' : 'list'} ${resource ?? url.pathname} rv=${url.searchParams.get('resourceVersion') ?? ''}`,
-    );
-    if (resource === undefined) {
-      res.writeHead(404).end();
+    // clusternetworkpolicies@v1beta1: which version was asked for.
+    const named =
+      resource === 'clusternetworkpolicies'
+        ? `${resource}@${url.pathname.split('/')[3] ?? ''}`
+        : (resource ?? url.pathname);
+    this.requests.push(`${watch ? 'watch' : 'list'} ${named} rv=${url.searchParams.get('resourceVersion') ?? ''}`);
+    if (resource === undefined || !this.served(url.pathname)) {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"kind":"Status","code":404,"reason":"NotFound"}');
       return;
     }
     if (!watch) {
@@ -126,7 +162,7 @@ export class FakeApiServer {
     for (const h of this.history) {
       if (h.resource === resource && h.rv > from) res.write(`${JSON.stringify({ type: h.type, object: h.object })}\n`);
     }
-    const watcher = { resource, res };
+    const watcher = { resource, path: url.pathname, res };
     this.watchers.add(watcher);
     res.on('close', () => this.watchers.delete(watcher));
   }

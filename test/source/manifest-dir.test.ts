@@ -29,6 +29,14 @@ const pod = (id: string, ip: string): string => {
   const [namespace, name] = id.split('/');
   return `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${namespace}}\nstatus: {podIP: ${ip}}\n`;
 };
+const cnp = (name: string, cidr = '10.0.0.0/8'): string =>
+  [
+    'apiVersion: policy.networking.k8s.io/v1beta1',
+    'kind: ClusterNetworkPolicy',
+    `metadata: {name: ${name}}`,
+    `spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [${cidr}]}]}]}`,
+    '',
+  ].join('\n');
 const badCidrPolicy = (id: string): string =>
   policy(id).replace('ingress: [{ports: [{port: 80}]}]', 'ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/99}}]}]');
 
@@ -117,6 +125,30 @@ for (const watch of [true, false]) {
     assert.deepEqual(await h.next(3, 1), ['delete NetworkPolicy x/np']);
   });
 }
+
+test('ClusterNetworkPolicy files: added at start, edited, a bad edit keeps the last good one, deleted', async (t) => {
+  const h = await harness(t, { 'cnp.yaml': `${cnp('deny-10')}---\n${pod('x/a', '10.0.0.1')}` });
+  assert.deepEqual(h.events, ['add ClusterNetworkPolicy deny-10', 'add Pod x/a', 'synced']);
+  const added = h.raw.find((e) => e.type === 'add' && e.object.kind === 'ClusterNetworkPolicy');
+  assert.ok(added?.type === 'add' && added.object.kind === 'ClusterNetworkPolicy');
+  assert.deepEqual(added.object.value.egress[0]?.peers, [
+    { kind: 'networks', cidrs: [{ family: 4, address: '10.0.0.0', prefixLength: 8 }] },
+  ]);
+  await h.write('cnp.yaml', `${cnp('deny-10', '192.168.0.0/16')}---\n${pod('x/a', '10.0.0.1')}`);
+  assert.deepEqual(await h.next(3, 1), ['update ClusterNetworkPolicy deny-10']);
+  await h.write('cnp.yaml', `${cnp('deny-10', '10.0.0.1/8')}---\n${pod('x/a', '10.0.0.1')}`);
+  assert.deepEqual(await h.next(4, 1), ['invalid cnp.yaml deny-10']);
+  const invalid = h.raw.at(-1);
+  assert.ok(invalid?.type === 'invalid');
+  assert.deepEqual([invalid.kind, invalid.field], ['ClusterNetworkPolicy', 'spec.egress[0].to[0].networks[0]']);
+  await unlink(path.join(h.dir, 'cnp.yaml'));
+  assert.deepEqual((await h.next(5, 2)).sort(), ['delete ClusterNetworkPolicy deny-10', 'delete Pod x/a']);
+});
+
+test('a ClusterNetworkPolicy in two files: the first stays, the duplicate is reported', async (t) => {
+  const h = await harness(t, { 'a.yaml': cnp('c'), 'b.yaml': cnp('c', '192.168.0.0/16') });
+  assert.deepEqual(h.events, ['invalid b.yaml c', 'add ClusterNetworkPolicy c', 'synced']);
+});
 
 test('a rewrite that changes nothing normalised emits nothing', async (t) => {
   const h = await harness(t, { 'np.yaml': policy('x/np') });

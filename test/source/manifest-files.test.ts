@@ -21,6 +21,14 @@ const policy = (id: string, apiVersion = 'networking.k8s.io/v1'): string => {
   const [namespace, name] = id.split('/');
   return `apiVersion: ${apiVersion}\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${namespace}}\nspec: {podSelector: {}}\n`;
 };
+const cnp = (name: string, tier = 'Admin', namespace?: string): string =>
+  [
+    'apiVersion: policy.networking.k8s.io/v1beta1',
+    'kind: ClusterNetworkPolicy',
+    `metadata: {name: ${name}${namespace === undefined ? '' : `, namespace: ${namespace}`}}`,
+    `spec: {tier: ${tier}, priority: 10, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}]}]}`,
+    '',
+  ].join('\n');
 const docs = (...parts: string[]): string => parts.join('---\n');
 
 /** What a row checks on a successful load, in readable form. */
@@ -29,6 +37,7 @@ const summary = (l: LoadedManifests, dir: string) => ({
   namespaces: l.snapshot.namespaces.map((n) => `${n.name} ${JSON.stringify(n.labels)}`),
   pods: l.snapshot.pods.map((p) => `${p.namespace}/${p.name} ${p.ips.join(',')}`),
   policies: l.snapshot.policies.map((p) => `${p.namespace}/${p.name}`),
+  clusterPolicies: l.snapshot.clusterPolicies?.map((p) => `${p.name} ${p.tier}`),
   warnings: l.warnings.map((w) => `${path.relative(dir, w.file)}: ${w.object ?? '-'}: ${w.message}`),
 });
 type Summary = ReturnType<typeof summary>;
@@ -183,6 +192,52 @@ const cases: Case[] = [
     files: { 'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\n' },
     paths: ['.'],
     wantError: /svc\.yaml: x\/s: kind: unknown kind "Service"/,
+  },
+  {
+    name: 'ClusterNetworkPolicies beside pods and policies, sorted by name; no namespace synthesised for them',
+    files: { 'a.yaml': docs(cnp('zeta'), pod('x/a')), 'b.yaml': docs(policy('x/np'), cnp('alpha', 'Baseline')) },
+    paths: ['.'],
+    want: {
+      namespaces: ['x {"kubernetes.io/metadata.name":"x"}'],
+      pods: ['x/a 10.0.0.1'],
+      policies: ['x/np'],
+      clusterPolicies: ['alpha Baseline', 'zeta Admin'],
+      warnings: [],
+    },
+  },
+  {
+    name: 'no ClusterNetworkPolicy: the list is present and empty',
+    files: { 'a.yaml': pod('x/a') },
+    paths: ['.'],
+    want: { clusterPolicies: [] },
+  },
+  {
+    name: 'ClusterNetworkPolicy with a namespace: read, warned, not a namespace of its own',
+    files: { 'c.yaml': cnp('c', 'Admin', 'x') },
+    paths: ['.'],
+    want: {
+      namespaces: [],
+      clusterPolicies: ['c Admin'],
+      warnings: ['c.yaml: c: metadata.namespace "x" is ignored: ClusterNetworkPolicy is cluster-scoped'],
+    },
+  },
+  {
+    name: 'duplicate ClusterNetworkPolicy across files names both files',
+    files: { 'a.yaml': cnp('c'), 'b.yaml': cnp('c', 'Baseline') },
+    paths: ['.'],
+    wantError: /b\.yaml: c: duplicate ClusterNetworkPolicy c: defined in .*a\.yaml and .*b\.yaml/,
+  },
+  {
+    name: 'a NetworkPolicy and a ClusterNetworkPolicy of the same name are no duplicate',
+    files: { 'a.yaml': docs(policy('default/c'), cnp('c')) },
+    paths: ['.'],
+    want: { policies: ['default/c'], clusterPolicies: ['c Admin'] },
+  },
+  {
+    name: 'invalid ClusterNetworkPolicy fails the load naming object and field',
+    files: { 'c.yaml': cnp('c').replace('10.0.0.0/8', '10.0.0.1/8') },
+    paths: ['.'],
+    wantError: /c\.yaml: c: spec\.egress\[0\]\.to\[0\]\.networks\[0\]: CIDR "10\.0\.0\.1\/8" has host bits set/,
   },
   {
     name: 'invalid document after valid ones still fails the load',

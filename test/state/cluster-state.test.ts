@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Namespace, NetworkPolicy, Pod } from '../../src/model/k8s.js';
+import type { ClusterNetworkPolicy, CnpTier, Namespace, NetworkPolicy, Pod } from '../../src/model/k8s.js';
 import type { NormalizedObject } from '../../src/source/types.js';
 import { ClusterState, isPodUpdateRelevant } from '../../src/state/cluster-state.js';
 import { hostNetwork, ingress, ns, onNode, phase, pod, policy, ports, rule } from '../compiler/builders.js';
@@ -36,6 +36,24 @@ const polObj = (p: NetworkPolicy): NormalizedObject => ({
   value: p,
 });
 
+/** A ClusterNetworkPolicy denying egress from every pod to `cidr`. */
+const cnp = (name: string, tier: CnpTier = 'Admin', cidr = '10.0.0.0'): ClusterNetworkPolicy => ({
+  name,
+  tier,
+  priority: 10,
+  subject: { namespaces: { requirements: [] }, pods: undefined },
+  ingress: [],
+  egress: [
+    {
+      name: undefined,
+      action: 'Deny',
+      peers: [{ kind: 'networks', cidrs: [{ family: 4, address: cidr, prefixLength: 8 }] }],
+      ports: undefined,
+    },
+  ],
+});
+const cnpObj = (p: ClusterNetworkPolicy): NormalizedObject => ({ kind: 'ClusterNetworkPolicy', id: p.name, value: p });
+
 function seeded(): ClusterState {
   const s = new ClusterState();
   s.upsert(nsObj(ns('x')));
@@ -43,6 +61,8 @@ function seeded(): ClusterState {
   s.upsert(podObj(onNode('node-b')(pod('x/b', '10.0.0.2', { app: 'b' }))));
   s.upsert(podObj(pod('y/c', ['10.0.0.3', 'fd00::3'])));
   s.upsert(polObj(policy('x/np', ingress(rule()))));
+  s.upsert(cnpObj(cnp('zz-baseline', 'Baseline')));
+  s.upsert(cnpObj(cnp('admin-deny')));
   return s;
 }
 
@@ -51,9 +71,11 @@ interface IdentityCase {
   readonly change: (s: ClusterState) => boolean;
   readonly wantChanged: boolean;
   /** Lists that must be the same array as before. */
-  readonly sameLists: readonly ('namespaces' | 'pods' | 'policies')[];
+  readonly sameLists: readonly ('namespaces' | 'pods' | 'policies' | 'clusterPolicies')[];
   /** Pods (`ns/name`) that must be the same object as before. */
   readonly samePods: readonly string[];
+  /** ClusterNetworkPolicies (names) that must be the same object as before; default: both when their list is the same. */
+  readonly sameCnps?: readonly string[];
 }
 
 const identity: IdentityCase[] = [
@@ -61,42 +83,72 @@ const identity: IdentityCase[] = [
     name: 'irrelevant pod update keeps every list and the old pod',
     change: (s) => s.upsert(podObj({ ...pod('x/a', '10.0.0.1', { app: 'a' }) })),
     wantChanged: false,
-    sameLists: ['namespaces', 'pods', 'policies'],
+    sameLists: ['namespaces', 'pods', 'policies', 'clusterPolicies'],
     samePods: ['x/a', 'x/b', 'y/c'],
   },
   {
     name: 'relabelled pod: new pod list, other pods identical',
     change: (s) => s.upsert(podObj(pod('x/a', '10.0.0.1', { app: 'z' }))),
     wantChanged: true,
-    sameLists: ['namespaces', 'policies'],
+    sameLists: ['namespaces', 'policies', 'clusterPolicies'],
     samePods: ['x/b', 'y/c'],
   },
   {
     name: 'equal policy re-sent: nothing changes',
     change: (s) => s.upsert(polObj(policy('x/np', ingress(rule())))),
     wantChanged: false,
-    sameLists: ['namespaces', 'pods', 'policies'],
+    sameLists: ['namespaces', 'pods', 'policies', 'clusterPolicies'],
     samePods: ['x/a', 'x/b', 'y/c'],
   },
   {
     name: 'namespace relabelled: pods and policies identical',
     change: (s) => s.upsert(nsObj(ns('x', { team: 't' }))),
     wantChanged: true,
-    sameLists: ['pods', 'policies'],
+    sameLists: ['pods', 'policies', 'clusterPolicies'],
     samePods: ['x/a', 'x/b', 'y/c'],
   },
   {
     name: 'policy deleted: pods and namespaces identical',
     change: (s) => s.remove({ kind: 'NetworkPolicy', id: 'x/np' }),
     wantChanged: true,
-    sameLists: ['namespaces', 'pods'],
+    sameLists: ['namespaces', 'pods', 'clusterPolicies'],
+    samePods: ['x/a', 'x/b', 'y/c'],
+  },
+  {
+    name: 'equal ClusterNetworkPolicy re-sent: nothing changes',
+    change: (s) => s.upsert(cnpObj(cnp('admin-deny'))),
+    wantChanged: false,
+    sameLists: ['namespaces', 'pods', 'policies', 'clusterPolicies'],
+    samePods: ['x/a', 'x/b', 'y/c'],
+  },
+  {
+    name: 'ClusterNetworkPolicy changed: new list, the other one identical, other kinds untouched',
+    change: (s) => s.upsert(cnpObj(cnp('admin-deny', 'Admin', '11.0.0.0'))),
+    wantChanged: true,
+    sameLists: ['namespaces', 'pods', 'policies'],
+    samePods: ['x/a', 'x/b', 'y/c'],
+    sameCnps: ['zz-baseline'],
+  },
+  {
+    name: 'ClusterNetworkPolicy deleted: the other one identical',
+    change: (s) => s.remove({ kind: 'ClusterNetworkPolicy', id: 'admin-deny' }),
+    wantChanged: true,
+    sameLists: ['namespaces', 'pods', 'policies'],
+    samePods: ['x/a', 'x/b', 'y/c'],
+    sameCnps: ['zz-baseline'],
+  },
+  {
+    name: 'deleting an unknown ClusterNetworkPolicy changes nothing',
+    change: (s) => s.remove({ kind: 'ClusterNetworkPolicy', id: 'nope' }),
+    wantChanged: false,
+    sameLists: ['namespaces', 'pods', 'policies', 'clusterPolicies'],
     samePods: ['x/a', 'x/b', 'y/c'],
   },
   {
     name: 'deleting an unknown pod changes nothing',
     change: (s) => s.remove({ kind: 'Pod', id: 'x/nope' }),
     wantChanged: false,
-    sameLists: ['namespaces', 'pods', 'policies'],
+    sameLists: ['namespaces', 'pods', 'policies', 'clusterPolicies'],
     samePods: ['x/a', 'x/b', 'y/c'],
   },
 ];
@@ -112,9 +164,36 @@ for (const c of identity) {
       const find = (snap: typeof before) => snap.pods.find((p) => `${p.namespace}/${p.name}` === id);
       assert.ok(find(after) !== undefined && find(after) === find(before), `${id} should be identical`);
     }
+    const sameCnps = c.sameCnps ?? (c.sameLists.includes('clusterPolicies') ? ['admin-deny', 'zz-baseline'] : []);
+    for (const name of sameCnps) {
+      const find = (snap: typeof before) => snap.clusterPolicies.find((p) => p.name === name);
+      assert.ok(find(after) !== undefined && find(after) === find(before), `${name} should be identical`);
+    }
     if (!c.wantChanged) assert.equal(after, before, 'no change: the same snapshot object');
   });
 }
+
+test('snapshot: clusterPolicies sorted by name, always present, readable by name', () => {
+  const empty = new ClusterState().snapshot();
+  assert.deepEqual(empty.clusterPolicies, []);
+  const s = seeded();
+  const snap = s.snapshot();
+  assert.deepEqual(
+    snap.clusterPolicies.map((p) => `${p.name} ${p.tier}`),
+    ['admin-deny Admin', 'zz-baseline Baseline'],
+  );
+  assert.equal(s.clusterPolicy('admin-deny'), snap.clusterPolicies[0]);
+  assert.deepEqual(
+    snap.namespaces.map((n) => n.name),
+    ['x', 'y'],
+    'cluster policies bring no namespace',
+  );
+  assert.equal(s.apply({ type: 'delete', object: cnpObj(cnp('zz-baseline', 'Baseline')) }), true);
+  assert.deepEqual(
+    s.snapshot().clusterPolicies.map((p) => p.name),
+    ['admin-deny'],
+  );
+});
 
 test('snapshot: sorted lists, undeclared namespace synthesised once and kept identical', () => {
   const s = seeded();
@@ -154,7 +233,7 @@ test('indexes: pods by namespace, IP and node follow updates and deletes', () =>
   s.remove({ kind: 'Pod', id: 'x/b' });
   assert.deepEqual(ids(s.podsOnNode('node-b')), ['x/a']);
   assert.equal(s.policiesInNamespace('x').length, 1);
-  assert.deepEqual(s.counts(), { namespaces: 1, pods: 2, policies: 1 });
+  assert.deepEqual(s.counts(), { namespaces: 1, pods: 2, policies: 1, clusterPolicies: 2 });
 });
 
 test('apply: add/update/delete events change the state; other events do not', () => {

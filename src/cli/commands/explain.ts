@@ -96,8 +96,23 @@ function sideText(
   if (side.endpoint === undefined) return [`${direction} of ${name}: not a pod sluice enforces; nothing to check`];
   if (!side.isolated)
     return [`${direction} of ${side.endpoint}: not isolated (no policy selects it for ${direction}): allowed`];
-  const head = `${direction} of ${side.endpoint}: isolated by ${side.policies.join(', ')}${side.audit ? ' (audit)' : ''}`;
-  if (side.reason !== undefined) return [head, `  allowed by ${describeProvenance(side.reason, snapshot.policies)}`];
+  const cnps = snapshot.clusterPolicies ?? [];
+  const head = `${direction} of ${side.endpoint}: ${side.tiers ? 'judged by' : 'isolated by'} ${side.policies.join(', ')}${side.audit ? ' (audit)' : ''}`;
+  if (side.reason !== undefined)
+    return [head, `  allowed by ${describeProvenance(side.reason, snapshot.policies, cnps)}`];
+  if (side.tiers && side.allowed)
+    return [
+      head,
+      '  allowed: no rule of the Admin tier, NetworkPolicy or the Baseline tier decides it (default allow)',
+    ];
+  if (side.denial !== undefined)
+    return [head, `  denied by ${describeProvenance(side.denial, snapshot.policies, cnps)}`];
+  if (side.tiers) {
+    return [
+      head,
+      `  denied in the NetworkPolicy tier: NetworkPolicies select the pod for ${direction} and none of their rules matches this peer and port`,
+    ];
+  }
   const none = `no ${direction} rule of those policies matches this peer and port`;
   if (side.wouldDeny) return [head, `  would deny (audit): ${none}; audit lets it pass`];
   return [head, `  denied: ${none}`];
@@ -141,7 +156,8 @@ export async function runExplain(values: FlagValues, io: Io): Promise<number> {
   if (values['output'] === 'json') {
     const describe = (s: SideVerdict) => ({
       ...s,
-      reasonText: s.reason && describeProvenance(s.reason, loaded.snapshot.policies),
+      reasonText: s.reason && describeProvenance(s.reason, loaded.snapshot.policies, loaded.snapshot.clusterPolicies),
+      denialText: s.denial && describeProvenance(s.denial, loaded.snapshot.policies, loaded.snapshot.clusterPolicies),
     });
     io.out(
       JSON.stringify({

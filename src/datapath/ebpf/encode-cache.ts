@@ -94,6 +94,13 @@ export interface TupleIds {
   readonly policyId: number;
 }
 
+/** The informational sluice_policy_value.flags of a tuple's rows. */
+function policyFlags(t: AllowTuple): number {
+  if (t.ports.protocol === 'ANY') return L.POLICY_FLAGS.anyProtocol;
+  if (t.ports.protocol === 'PORTLESS') return L.POLICY_FLAGS.portless;
+  return 0;
+}
+
 export type TupleKeys = (t: AllowTuple) => readonly { prefixlen: number; protocol: number; dport: number }[];
 
 /**
@@ -116,7 +123,7 @@ export function ruleSetEntries(
       const value = L.policyValue.encode({
         policyId,
         rule: t.provenance[0]?.rule ?? 0,
-        flags: t.ports.protocol === 'ANY' ? L.POLICY_FLAGS.anyProtocol : 0,
+        flags: policyFlags(t),
       });
       for (const direction of directions) {
         for (const k of tupleKeys(t)) {
@@ -129,7 +136,7 @@ export function ruleSetEntries(
 }
 
 export interface SplitRows {
-  /** sluice_policy rows: port ranges and protocol ANY. */
+  /** sluice_policy rows: port ranges, protocol ANY and PORTLESS. */
   readonly trie: readonly HexEntry[];
   /** sluice_policy_ports rows: single ports, the trie key without its prefixlen. */
   readonly ports: readonly HexEntry[];

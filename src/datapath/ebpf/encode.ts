@@ -14,8 +14,10 @@
  *               except atoms so they shadow the wider prefix); single
  *               addresses go to peerAddrs (a hash, looked up first);
  * - policy:     per (rule set, direction) used by an endpoint, each tuple:
- *               protocol ANY → prefix cut before protocol; a port range →
- *               its port prefixes; ANY_CLASS → SLUICE_PEER_CLASS_ANY, which
+ *               protocol ANY → prefix cut before protocol; PORTLESS →
+ *               prefix cut after protocol, which is the reserved
+ *               SLUICE_POLICY_PROTO_PORTLESS; a port range → its port
+ *               prefixes; ANY_CLASS → SLUICE_PEER_CLASS_ANY, which
  *               the program tries after the packet's own class; rows of a
  *               single port go to policyPorts (a hash, looked up first),
  *               and an endpoint's flags say which of its rule sets have
@@ -196,15 +198,27 @@ function encodePeers(model: CompiledPolicy, ids: IdState): { peers: Entries; pee
   return { peers: prefixes.entries, peerAddrs: addrs.entries };
 }
 
-/** The policy trie keys of one tuple (without ruleset/class/direction). */
+/**
+ * The policy trie keys of one tuple (without ruleset/class/direction). A
+ * port-less packet is looked up with prefix PROTOCOL and protocol PORTLESS
+ * (bpf/lib/policy.h), which both the ANY and the PORTLESS key cover.
+ */
 export function tupleKeys(t: AllowTuple): { prefixlen: number; protocol: number; dport: number }[] {
-  if (t.ports.protocol === 'ANY') return [{ prefixlen: L.PREFIX.policyAny, protocol: 0, dport: 0 }];
-  const protocol = PROTOCOL_NUMBER[t.ports.protocol];
-  return portRangeToPrefixes(t.ports.from, t.ports.to).map((p) => ({
-    prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
-    protocol,
-    dport: p.value,
-  }));
+  const m = t.ports;
+  switch (m.protocol) {
+    case 'ANY':
+      return [{ prefixlen: L.PREFIX.policyAny, protocol: 0, dport: 0 }];
+    case 'PORTLESS':
+      return [{ prefixlen: L.PREFIX.policyProtocol, protocol: L.POLICY_PROTOCOL.portless, dport: 0 }];
+    default: {
+      const protocol = PROTOCOL_NUMBER[m.protocol];
+      return portRangeToPrefixes(m.from, m.to).map((p) => ({
+        prefixlen: L.PREFIX.policyProtocol + p.prefixLen,
+        protocol,
+        dport: p.value,
+      }));
+    }
+  }
 }
 
 function ruleSetUses(model: CompiledPolicy): Map<string, Set<Direction>> {

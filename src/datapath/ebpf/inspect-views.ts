@@ -18,7 +18,7 @@ import {
 import ipaddr from 'ipaddr.js';
 
 import * as L from './layout.js';
-import { portText, protocolName } from './policy-rows.js';
+import { protocolName, rowMatch } from './policy-rows.js';
 
 export interface ViewResult {
   readonly data: unknown;
@@ -88,8 +88,7 @@ function policyView(pinRoot: string, pod: string): ViewResult {
     const allow = mine.map((r) => ({
       peer: classLabel(t, peers, r.peerClass),
       peerClass: r.peerClass,
-      protocol: protocolName(r.protocol),
-      ports: portText(r.from, r.to),
+      ...rowMatch(r),
       policy: nameOf(t, L.NAME_KIND.policy, r.policyId) ?? `policy-${r.policyId}`,
       rule: r.rule,
     }));

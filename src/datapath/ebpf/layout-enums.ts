@@ -13,6 +13,7 @@ import {
   NAME_KIND,
   PEER_CLASS,
   POLICY_FLAGS,
+  POLICY_PROTOCOL,
   PREFIX,
   REASON,
   VERDICT,
@@ -63,7 +64,10 @@ export const ENUMS: readonly EnumSpec[] = [
       SLUICE_EP_EGRESS_AUDIT: ENDPOINT_FLAGS.egressAudit,
     },
   },
-  { c: 'sluice_policy_flags', values: { SLUICE_POLICY_ANY_PROTOCOL: POLICY_FLAGS.anyProtocol } },
+  {
+    c: 'sluice_policy_flags',
+    values: { SLUICE_POLICY_ANY_PROTOCOL: POLICY_FLAGS.anyProtocol, SLUICE_POLICY_PORTLESS: POLICY_FLAGS.portless },
+  },
   {
     c: 'sluice_ct_flags',
     values: {
@@ -93,6 +97,7 @@ export const ENUMS: readonly EnumSpec[] = [
     c: 'sluice_peer_class_reserved',
     values: { SLUICE_PEER_CLASS_WORLD: PEER_CLASS.world, SLUICE_PEER_CLASS_ANY: PEER_CLASS.any },
   },
+  { c: 'sluice_policy_protocol_reserved', values: { SLUICE_POLICY_PROTO_PORTLESS: POLICY_PROTOCOL.portless } },
   {
     c: 'sluice_name_kind',
     values: {

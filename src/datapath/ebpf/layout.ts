@@ -134,6 +134,8 @@ export const btfAnchor = defineStruct('sluice_btf_anchor', [
   f('peer_class_reserved', 'u32'),
   f('name_kind', 'u32'),
   f('attach_flags', 'u32'),
+  f('policy_protocol_reserved', 'u32'),
+  f('pad', 'pad', 4),
 ]);
 
 export type AddrKey = ReturnType<typeof addrKey.decode>;
@@ -213,7 +215,9 @@ export const ENDPOINT_FLAGS = {
   ingressAudit: 1 << 6,
   egressAudit: 1 << 7,
 } as const;
-export const POLICY_FLAGS = { anyProtocol: 1 << 0 } as const;
+export const POLICY_FLAGS = { anyProtocol: 1 << 0, portless: 1 << 1 } as const;
+/** sluice_policy_key.protocol of a PORTLESS tuple (every protocol without ports). */
+export const POLICY_PROTOCOL = { portless: 0 } as const;
 export const CT_FLAGS = {
   seenReply: 1 << 0,
   finFwd: 1 << 1,

@@ -11,7 +11,11 @@ export interface PolicyRow {
   readonly ruleset: number;
   readonly direction: number;
   readonly peerClass: number;
-  /** IP protocol number; undefined for a protocol-ANY tuple (every protocol and port). */
+  /**
+   * IP protocol number; undefined for a protocol-ANY tuple (every protocol
+   * and port); L.POLICY_PROTOCOL.portless for a PORTLESS tuple (every
+   * protocol without ports: anything but TCP, UDP and SCTP).
+   */
   readonly protocol: number | undefined;
   /** Inclusive port range; 0-65535 for "every port". */
   readonly from: number;
@@ -23,6 +27,7 @@ export interface PolicyRow {
 /** The port range one trie key covers: prefix bits past PROTOCOL select the port's leading bits. */
 export function keyRange(key: L.PolicyKey): { protocol: number | undefined; from: number; to: number } {
   if (key.prefixlen <= L.PREFIX.policyAny) return { protocol: undefined, from: 0, to: 0xffff };
+  if (key.protocol === L.POLICY_PROTOCOL.portless) return { protocol: key.protocol, from: 0, to: 0xffff };
   const portBits = Math.min(16, Math.max(0, key.prefixlen - L.PREFIX.policyProtocol));
   const span = 2 ** (16 - portBits);
   const from = portBits === 0 ? 0 : key.dport - (key.dport % span);
@@ -84,6 +89,16 @@ const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 
 export function protocolName(protocol: number | undefined): string {
   if (protocol === undefined) return 'ANY';
   return PROTOCOL_NAMES[protocol] ?? `proto-${protocol}`;
+}
+
+/**
+ * A row's protocol and ports as `sluice inspect policy` shows them:
+ * `ANY *`, `PORTLESS -` (ICMP, ICMPv6 and every other protocol without
+ * ports), or a protocol and its port range.
+ */
+export function rowMatch(r: Pick<PolicyRow, 'protocol' | 'from' | 'to'>): { protocol: string; ports: string } {
+  if (r.protocol === L.POLICY_PROTOCOL.portless) return { protocol: 'PORTLESS', ports: '-' };
+  return { protocol: protocolName(r.protocol), ports: portText(r.from, r.to) };
 }
 
 /** `80`, `5000-5001`, or `*` for every port. */

@@ -27,10 +27,14 @@ export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
  * - `<dir>-audit`: the subset of `<dir>-iso` whose direction is audited
  *   (DirectionState.audit), with per-element packet counters (hash:ip counters);
  * - `<dir>-any`: (endpoint, peer net) for protocol-ANY tuples (hash:net,net);
+ * - `<dir>-noport`: (endpoint, peer net) for PORTLESS tuples (hash:net,net),
+ *   matched only by packets of a protocol without ports: not TCP, UDP or SCTP
+ *   (`noport`: `sluice-ingress-portless-v4-a` would be 28 characters, one
+ *   more than a name may take to leave room for a `-tmp` suffix under 31);
  * - `<dir>-tcp|udp|sctp`: (endpoint, peer net) for every port of one protocol (hash:net,net);
  * - `<dir>-port`: (endpoint, protocol:port, peer net) (hash:ip,port,net).
  */
-export type SetKind = 'host' | `${Direction}-${'iso' | 'audit' | 'any' | PortProtocol | 'port'}`;
+export type SetKind = 'host' | `${Direction}-${'iso' | 'audit' | 'any' | 'noport' | PortProtocol | 'port'}`;
 
 export const SET_PREFIX = 'sluice-';
 

@@ -51,16 +51,26 @@ export function segmentRanges(protocol: string, ranges: readonly Range[]): PortS
 
 /**
  * How tuples that ignore ports are stored:
- * - `netnet`: in hash:net,net sets (endpoint/32, peer net), one per protocol and one for ANY;
+ * - `netnet`: in hash:net,net sets (endpoint/32, peer net): one per protocol
+ *   for "every port of TCP/UDP/SCTP", one for ANY and one for PORTLESS
+ *   (`<dir>-noport`, names.ts; rules.ts matches it only for packets that are
+ *   not TCP, UDP or SCTP);
  * - `expand`: on kernels without hash:net,net, as port ranges 0-65535 in the
- *   port set (and ICMP echo-request for ANY), which costs 65,536 elements per
- *   (endpoint, protocol, prefix).
+ *   port set, which costs 65,536 elements per (endpoint, protocol, prefix).
+ *   Of the protocols without ports, ANY and PORTLESS then both cover only
+ *   ICMP and ICMPv6 echo-request (ping): hash:ip,port,net holds one ICMP
+ *   type/code per element. Every other packet without ports (another ICMP
+ *   type, GRE, ESP, ...) is denied in this mode, except what every mode lets
+ *   pass: replies and related ICMP errors of allowed flows (conntrack) and
+ *   IPv6 neighbour discovery (rules.ts).
  */
 export type PortAgnostic = 'netnet' | 'expand';
 
 export interface SplitTuples {
   /** Classes of protocol-ANY tuples (netnet mode only). */
   readonly any: ReadonlySet<string>;
+  /** Classes of PORTLESS tuples: every protocol but TCP, UDP and SCTP (netnet mode only). */
+  readonly portless: ReadonlySet<string>;
   /** Classes allowed on every port of one protocol (netnet mode only). */
   readonly allPorts: ReadonlyMap<string, ReadonlySet<string>>;
   readonly segments: readonly PortSegment[];
@@ -70,6 +80,7 @@ const ALL = { from: 0, to: 65535 };
 
 export function splitTuples(tuples: readonly AllowTuple[], family: 4 | 6, mode: PortAgnostic): SplitTuples {
   const any = new Set<string>();
+  const portless = new Set<string>();
   const allPorts = new Map<string, Set<string>>();
   const ranges = new Map<string, Range[]>();
   const addRange = (protocol: string, r: Range): void => {
@@ -88,6 +99,11 @@ export function splitTuples(tuples: readonly AllowTuple[], family: 4 | 6, mode: 
       }
       continue;
     }
+    if (pm.protocol === 'PORTLESS') {
+      // expand: ICMP(v6) echo-request only, as for ANY (PortAgnostic).
+      (mode === 'netnet' ? portless : echo).add(t.peerClass);
+      continue;
+    }
     const protocol = pm.protocol.toLowerCase();
     if (mode === 'netnet' && pm.from <= ALL.from && pm.to >= ALL.to) {
       const set = allPorts.get(protocol) ?? new Set<string>();
@@ -102,5 +118,5 @@ export function splitTuples(tuples: readonly AllowTuple[], family: 4 | 6, mode: 
     const protocol = family === 4 ? 'icmp' : 'icmpv6';
     segments.push({ protocol, port: 'echo-request', width: 1, classes: echo });
   }
-  return { any, allPorts, segments };
+  return { any, portless, allPorts, segments };
 }

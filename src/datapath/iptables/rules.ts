@@ -9,7 +9,9 @@
  *   SLUICE-EGRESS  judges packets *from* an egress-isolated endpoint (src in egress-iso),
  *   SLUICE-INGRESS judges packets *to* an ingress-isolated endpoint (dst in ingress-iso):
  *   a set hit RETURNs; then an audited endpoint (in <dir>-audit) RETURNs too,
- *   counted; anything else is DROPped.
+ *   counted; anything else is DROPped. A PORTLESS tuple (<dir>-noport,
+ *   netnet mode) is consulted after TCP, UDP and SCTP packets have had their
+ *   audit rule and DROP, so it only ever allows the other protocols (judge()).
  *
  * A known flow is one of: an established connection carrying this ruleset's
  * policy mark (names.ts: it was allowed by these very rules), a reply, or a
@@ -44,7 +46,9 @@
  * network namespace (the sysctl is per namespace on current kernels); the
  * rules match addresses only, so they need no physdev match.
  */
-import { CHAINS, JUMPS, policyMarkSpec, setName, type Family, type Generation } from './names.js';
+import type { Direction } from '../../model/compiled.js';
+import { CHAINS, JUMPS, PORT_PROTOCOLS, policyMarkSpec, setName } from './names.js';
+import type { Family, Generation, SetKind } from './names.js';
 import type { PortAgnostic } from './port-segments.js';
 
 export interface RuleOptions {
@@ -63,7 +67,7 @@ const comment = (text: string): string => `-m comment --comment "sluice: ${text}
 
 /** `iptables-restore --noflush` text: declares (and so flushes) every SLUICE chain, then fills it. */
 export function rulesText(family: Family, opts: RuleOptions): string {
-  const set = (kind: Parameters<typeof setName>[0]): string => setName(kind, family, opts.generation);
+  const set = (kind: SetKind): string => setName(kind, family, opts.generation);
   const lines: string[] = ['*filter', ...Object.values(CHAINS).map((c) => `:${c} - [0:0]`)];
   const rule = (chain: string, spec: string): void => {
     lines.push(`-A ${chain} ${spec}`);
@@ -95,32 +99,57 @@ export function rulesText(family: Family, opts: RuleOptions): string {
   hostSource(CHAINS.output);
   rule(CHAINS.output, `-j ${CHAINS.ingress}`);
   rule(CHAINS.output, markFlow);
-  for (const direction of ['egress', 'ingress'] as const) {
-    const chain = direction === 'egress' ? CHAINS.egress : CHAINS.ingress;
-    // The endpoint is the source of egress packets and the destination of ingress packets.
-    const [ep, peer] = direction === 'egress' ? ['src', 'dst'] : ['dst', 'src'];
-    rule(chain, `-m set ! --match-set ${set(`${direction}-iso`)} ${ep} -j RETURN`);
-    if (family === 6) {
-      for (const t of NDP_TYPES) rule(chain, `-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`);
-    }
-    if (opts.portAgnostic === 'netnet') {
-      rule(chain, `-m set --match-set ${set(`${direction}-any`)} ${ep},${peer} -j RETURN`);
-      for (const p of ['tcp', 'udp', 'sctp'] as const) {
-        rule(chain, `-p ${p} -m set --match-set ${set(`${direction}-${p}`)} ${ep},${peer} -j RETURN`);
-      }
-    }
-    rule(chain, `-m set --match-set ${set(`${direction}-port`)} ${ep},dst,${peer} -j RETURN`);
-    rule(
-      chain,
-      `-m set --match-set ${set(`${direction}-audit`)} ${ep} ${comment(`${direction} would deny (audit)`)} -j RETURN`,
-    );
-    rule(chain, `${comment(`${direction} not allowed by policy`)} -j DROP`);
-  }
+  for (const direction of ['egress', 'ingress'] as const) judge(direction, family, opts, rule, set);
   for (const j of JUMPS) {
     if (opts.missingJumps.includes(j.from)) lines.push(`-I ${j.from} 1 -j ${j.to}`);
   }
   lines.push('COMMIT', '');
   return lines.join('\n');
+}
+
+/**
+ * The rules of SLUICE-EGRESS or SLUICE-INGRESS. Every allow rule RETURNs;
+ * what none allows reaches an audit rule and a DROP. In `netnet` mode a
+ * PORTLESS tuple (`<dir>-noport`) must match only packets that are not TCP,
+ * UDP or SCTP, and a rule takes a single `-p`: so after the allow rules
+ * (which judged every port of these three), a packet of each of them gets
+ * its own audit rule and DROP, and only then is `<dir>-noport` consulted;
+ * what it does not allow gets the last audit rule and DROP. No sub-chain:
+ * a chain that names a set would outlive a rollback to a release that does
+ * not know it and keep that generation of sets from being destroyed.
+ */
+function judge(
+  direction: Direction,
+  family: Family,
+  opts: RuleOptions,
+  rule: (chain: string, spec: string) => void,
+  set: (kind: SetKind) => string,
+): void {
+  const chain = direction === 'egress' ? CHAINS.egress : CHAINS.ingress;
+  // The endpoint is the source of egress packets and the destination of ingress packets.
+  const [ep, peer] = direction === 'egress' ? ['src', 'dst'] : ['dst', 'src'];
+  /** The audit rule and the DROP of what no allow rule took, for packets that match `guard`. */
+  const deny = (guard: string): void => {
+    const audit = `-m set --match-set ${set(`${direction}-audit`)} ${ep}`;
+    rule(chain, `${guard}${audit} ${comment(`${direction} would deny (audit)`)} -j RETURN`);
+    rule(chain, `${guard}${comment(`${direction} not allowed by policy`)} -j DROP`);
+  };
+  rule(chain, `-m set ! --match-set ${set(`${direction}-iso`)} ${ep} -j RETURN`);
+  if (family === 6) {
+    for (const t of NDP_TYPES) rule(chain, `-p ipv6-icmp -m icmp6 --icmpv6-type ${t} -j RETURN`);
+  }
+  if (opts.portAgnostic === 'netnet') {
+    rule(chain, `-m set --match-set ${set(`${direction}-any`)} ${ep},${peer} -j RETURN`);
+    for (const p of PORT_PROTOCOLS) {
+      rule(chain, `-p ${p} -m set --match-set ${set(`${direction}-${p}`)} ${ep},${peer} -j RETURN`);
+    }
+  }
+  rule(chain, `-m set --match-set ${set(`${direction}-port`)} ${ep},dst,${peer} -j RETURN`);
+  if (opts.portAgnostic === 'netnet') {
+    for (const p of PORT_PROTOCOLS) deny(`-p ${p} `);
+    rule(chain, `-m set --match-set ${set(`${direction}-noport`)} ${ep},${peer} ${comment('no ports')} -j RETURN`);
+  }
+  deny('');
 }
 
 /** Number of rules `rulesText` writes in SLUICE chains (jumps excluded). */

@@ -58,7 +58,7 @@ function familySets(model: CompiledPolicy, node: NodeContext, family: Family, op
   for (const direction of DIRECTIONS) {
     const dir = directionSets(direction, opts.portAgnostic);
     builders.push(
-      ...[dir.iso, dir.audit, dir.any, dir.tcp, dir.udp, dir.sctp, dir.port].filter((b) => b !== undefined),
+      ...[dir.iso, dir.audit, dir.any, dir.noport, dir.tcp, dir.udp, dir.sctp, dir.port].filter((b) => b !== undefined),
     );
     const memo = new Map<string, SplitTuples>();
     for (const ep of model.endpoints) {
@@ -91,6 +91,8 @@ interface DirectionSets {
   readonly audit: SetBuilder;
   readonly port: SetBuilder;
   readonly any?: SetBuilder;
+  /** PORTLESS tuples: matched only by packets that are not TCP, UDP or SCTP (rules.ts). */
+  readonly noport?: SetBuilder;
   readonly tcp?: SetBuilder;
   readonly udp?: SetBuilder;
   readonly sctp?: SetBuilder;
@@ -107,6 +109,7 @@ function directionSets(d: Direction, mode: PortAgnostic): DirectionSets {
   return {
     ...sets,
     any: new SetBuilder(`${d}-any`, 'hash:net,net'),
+    noport: new SetBuilder(`${d}-noport`, 'hash:net,net'),
     tcp: new SetBuilder(`${d}-tcp`, 'hash:net,net'),
     udp: new SetBuilder(`${d}-udp`, 'hash:net,net'),
     sctp: new SetBuilder(`${d}-sctp`, 'hash:net,net'),
@@ -120,6 +123,7 @@ function writeEndpoint(dir: DirectionSets, ip: string, split: SplitTuples, table
     for (const e of table.entries(classes)) set.add(`${ip},${element(e)}`);
   };
   pairs(dir.any, split.any);
+  pairs(dir.noport, split.portless);
   for (const p of PORT_PROTOCOLS) pairs(dir[p], split.allPorts.get(p));
   for (const seg of split.segments) {
     for (const e of table.entries(seg.classes))

@@ -44,6 +44,10 @@ npm run build
 if [[ -x /usr/local/go/bin/go ]]; then PATH=${PATH}:/usr/local/go/bin; fi
 if command -v go >/dev/null; then
   bash test/cluster/build.sh
+  # The ClusterNetworkPolicy CRD (sigs.k8s.io/network-policy-api), which the
+  # end-to-end control plane installs: fetched from the Go module proxy into
+  # the same cache, never copied into the clone.
+  bash test/cluster/fetch-crd.sh
   # kube-router (test/kube-router/go.mod), sluice's ancestor, measured beside it.
   bash test/kube-router/build.sh
   # Cyclonus's case generator and policy matcher, the outside oracle of

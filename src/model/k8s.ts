@@ -148,8 +148,9 @@ export type CnpPeer =
   /**
    * A peer sluice does not enforce: `nodes` and `domainNames` (experimental
    * in v0.3.0), or a peer with no field set (a newer CRD's unknown field).
-   * Fails closed as the API says: an Accept rule matches nothing through it;
-   * a Deny or Pass rule treats it as matching every peer. The compiler warns.
+   * Its rule fails closed as the API says: an Accept rule matches no
+   * traffic; a Deny or Pass rule is "a 'Deny all' rule" (every peer,
+   * protocol and port). The compiler warns.
    */
   | { readonly kind: 'unsupported'; readonly field: string };
 

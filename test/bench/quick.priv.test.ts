@@ -77,6 +77,11 @@ const cases = [
     file: 'benchmarks.md',
     want: /the two flow-state designs side by side[\s\S]*to_pod established +[\d,]+ +\d+ +\d+/,
   },
+  {
+    name: 'report has 100 ClusterNetworkPolicies beside none: model, maps, ns per packet, exit 0',
+    file: 'benchmarks.md',
+    want: /### tiers\n\n`node --import tsx bench\/tiers\.ts --quick` — ok[\s\S]*\ntuples +[\d,]+ +[\d,]+ [\s\S]*\nmap sluice_policy +[\d,]+ +[\d,]+ [\s\S]*\nnew TCP connection, allowed +allowed +[\d,]+ \([\d,]+-[\d,]+\) +[\d,]+ \([\d,]+-[\d,]+\) +\d+\.\d\d\nnew TCP connection, denied +denied +[\d,]+ [\s\S]*\nICMP echo +(allowed|denied) +[\d,]+ /,
+  },
   { name: 'report has ns per packet', file: 'benchmarks.md', want: /ns per packet/ },
   {
     name: 'report has the iptables rule count',

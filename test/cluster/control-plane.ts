@@ -13,6 +13,14 @@
  * No controller-manager runs: nothing creates ServiceAccounts `default` (the
  * ServiceAccount admission plugin is off, so pods need none) and namespaces
  * are never finalized (the whole cluster is thrown away in `stop()`).
+ *
+ * The ClusterNetworkPolicy CRD (test/cluster/crd.ts) is not installed unless
+ * asked for (`clusterNetworkPolicyCrd`, or `installClusterNetworkPolicyCrd()`
+ * later), so a cluster without it is the default, as in most real clusters.
+ *
+ * kubectl keeps its discovery cache in the temporary directory: every test
+ * cluster listens on 127.0.0.1:6443 inside its namespace, so a shared
+ * ~/.kube/cache would hand one cluster's API groups (a CRD) to the next.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +29,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installCrd } from './crd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -81,6 +90,10 @@ export interface ControlPlane {
   kubectl(args: readonly string[], stdin?: string): Promise<string>;
   /** Runs kubectl and returns its exit code and output, whatever they are. */
   kubectlResult(args: readonly string[], stdin?: string): Promise<KubectlResult>;
+  /** True once the ClusterNetworkPolicy CRD was installed through this object (then kubectl can get the kind). */
+  readonly servesClusterNetworkPolicy: boolean;
+  /** `kubectl apply -f` of the ClusterNetworkPolicy CRD; resolves once it is Established and lists. */
+  installClusterNetworkPolicyCrd(): Promise<void>;
   /** Writes a kubeconfig that authenticates with a bearer token; returns its path. */
   tokenKubeconfig(name: string, token: string): Promise<string>;
   /** Stops kube-apiserver (etcd keeps the data). */
@@ -96,6 +109,8 @@ export interface ControlPlaneOptions {
   readonly serviceCidr?: string;
   /** Milliseconds to wait for /readyz (default 120 s: a loaded 2-core runner is slow). */
   readonly readyTimeoutMs?: number;
+  /** Install the ClusterNetworkPolicy CRD once the API server is ready (default: not installed). */
+  readonly clusterNetworkPolicyCrd?: boolean;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -115,9 +130,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     procs.push(startProc('etcd', wrap(bins.etcd, etcdArgs(dir, etcdClient, etcdPeer)), dir));
     const server = `https://127.0.0.1:${apiPort}`;
     const kubeconfig = path.join(dir, 'admin.kubeconfig');
+    const cacheDir = path.join(dir, 'kube-cache');
     await writeFile(kubeconfig, kubeconfigText(server, path.join(dir, 'ca.crt'), 'admin', adminUser(dir)));
     const kubectlResult = (args: readonly string[], stdin?: string): Promise<KubectlResult> => {
-      const [cmd, argv] = wrap(bins.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+      const [cmd, argv] = wrap(bins.kubectl, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args]);
       return runCmd(cmd, argv, stdin);
     };
     const kubectl = async (args: readonly string[], stdin?: string): Promise<string> => {
@@ -133,6 +149,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       await waitReady(kubectlResult, api, opts.readyTimeoutMs ?? 120_000);
     };
     await startApiServer();
+    let crdInstalled = false;
+    const installClusterNetworkPolicyCrd = async (): Promise<void> => {
+      await installCrd(kubectl);
+      crdInstalled = true;
+    };
+    if (opts.clusterNetworkPolicyCrd === true) await installClusterNetworkPolicyCrd();
     return {
       server,
       dir,
@@ -140,6 +162,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       caFile: path.join(dir, 'ca.crt'),
       kubectl,
       kubectlResult,
+      get servesClusterNetworkPolicy() {
+        return crdInstalled;
+      },
+      installClusterNetworkPolicyCrd,
       async tokenKubeconfig(name, token) {
         const file = path.join(dir, `${name}.kubeconfig`);
         await writeFile(file, kubeconfigText(server, path.join(dir, 'ca.crt'), name, { token }));

@@ -2,17 +2,23 @@
  * deploy/ against a real kube-apiserver (no root needed: the control plane
  * listens on the host's loopback): the manifests pass server-side dry-run,
  * and the agent's ServiceAccount can list and watch exactly what the agent
- * reads (Namespaces, Pods, NetworkPolicies) and nothing else: no Secrets, no
- * writes.
+ * reads (Namespaces, Pods, NetworkPolicies, ClusterNetworkPolicies) and
+ * nothing else: no Secrets, no writes, no `get`, nothing on the CRDs
+ * themselves. The ClusterNetworkPolicy CRD (test/cluster/crd.ts) is
+ * installed when it has been fetched, so that the rows about it are judged
+ * against a served resource and its token really lists and watches it.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { controlPlaneSkip, startControlPlane, type ControlPlane } from '../cluster/control-plane.js';
+import { CNP_COLLECTIONS, crdSkip } from '../cluster/crd.js';
 import { agentRbac } from './e2e-cluster.js';
 
 const skip = controlPlaneSkip();
+/** Without the fetched CRD, the can-i rows still hold (RBAC does not look at discovery); the token test skips. */
+const noCrd = crdSkip();
 const rbac = agentRbac();
 const as = `system:serviceaccount:${rbac.namespace}:${rbac.serviceAccount}`;
 
@@ -24,6 +30,16 @@ const CAN_I: readonly (readonly [string, string, boolean])[] = [
   ['watch', 'namespaces', true],
   ['list', 'networkpolicies.networking.k8s.io', true],
   ['watch', 'networkpolicies.networking.k8s.io', true],
+  ['list', 'clusternetworkpolicies.policy.networking.k8s.io', true],
+  ['watch', 'clusternetworkpolicies.policy.networking.k8s.io', true],
+  ['get', 'clusternetworkpolicies.policy.networking.k8s.io', false],
+  ['create', 'clusternetworkpolicies.policy.networking.k8s.io', false],
+  ['update', 'clusternetworkpolicies.policy.networking.k8s.io', false],
+  ['patch', 'clusternetworkpolicies.policy.networking.k8s.io', false],
+  ['delete', 'clusternetworkpolicies.policy.networking.k8s.io', false],
+  ['update', 'clusternetworkpolicies.policy.networking.k8s.io/status', false],
+  ['get', 'customresourcedefinitions.apiextensions.k8s.io', false],
+  ['list', 'customresourcedefinitions.apiextensions.k8s.io', false],
   ['get', 'secrets', false],
   ['list', 'secrets', false],
   ['watch', 'secrets', false],
@@ -63,7 +79,7 @@ describe(`deploy/ against kube-apiserver: ServiceAccount ${rbac.namespace}/${rba
     return cp.kubectl(args, stdin);
   };
   before(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane(noCrd === false ? { clusterNetworkPolicyCrd: true } : {});
   });
   after(async () => {
     await cp?.stop();
@@ -93,7 +109,7 @@ describe(`deploy/ against kube-apiserver: ServiceAccount ${rbac.namespace}/${rba
     });
   }
 
-  test('can-i --list: list and watch on namespaces, pods, networkpolicies; nothing else of its own', async () => {
+  test('can-i --list: list and watch on the four kinds the agent watches; nothing else of its own', async () => {
     // Text, not -o json, which older kubectl lacks. Rows: Resources, Non-Resource URLs, Resource Names, Verbs.
     const out = await kubectl(['auth', 'can-i', '--list', `--as=${as}`, '-n', 'default']);
     const grants = out
@@ -106,6 +122,34 @@ describe(`deploy/ against kube-apiserver: ServiceAccount ${rbac.namespace}/${rba
       namespaces: 'list,watch',
       pods: 'list,watch',
       'networkpolicies.networking.k8s.io': 'list,watch',
+      'clusternetworkpolicies.policy.networking.k8s.io': 'list,watch',
     });
+  });
+
+  test('its token lists and watches ClusterNetworkPolicies (both versions), no more', { skip: noCrd }, async () => {
+    assert.ok(cp !== undefined);
+    const plane = cp;
+    const token = (await kubectl(['create', 'token', rbac.serviceAccount, '-n', rbac.namespace])).trim();
+    // A later --kubeconfig replaces the admin one that kubectlResult passes first.
+    const sa = ['--kubeconfig', await plane.tokenKubeconfig('sluice-sa', token)];
+    const asAgent = (args: readonly string[], stdin?: string) => plane.kubectlResult([...sa, ...args], stdin);
+    assert.equal((await asAgent(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout, as);
+    for (const collection of CNP_COLLECTIONS) {
+      for (const url of [collection, `${collection}?watch=1&timeoutSeconds=1`]) {
+        const r = await asAgent(['get', '--raw', url]);
+        assert.equal(r.code, 0, `GET ${url}: ${r.stderr}`);
+      }
+      const one = await asAgent(['get', '--raw', `${collection}/some-name`]);
+      assert.match(one.stderr, /forbidden/i, `GET ${collection}/some-name: forbidden (no get), not NotFound`);
+    }
+    const doc = {
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'sa-may-not-create' },
+      spec: { tier: 'Admin', priority: 1, subject: { namespaces: {} }, ingress: [] },
+    };
+    const created = await asAgent(['create', '-f', '-'], JSON.stringify(doc));
+    assert.notEqual(created.code, 0, 'the agent must not create a ClusterNetworkPolicy');
+    assert.match(created.stderr, /forbidden/i);
   });
 });

@@ -15,7 +15,9 @@
  *
  * `measure()` probes every pod pair with real TCP connections and returns the
  * `sluice simulate --output json` shape; `simulate()` runs `sluice simulate`
- * on the objects read back from the API server.
+ * on the objects read back from the API server: Namespaces, Pods,
+ * NetworkPolicies and, once the CRD is installed (`clusterNetworkPolicyCrd`,
+ * or `cp.installClusterNetworkPolicyCrd()`), ClusterNetworkPolicies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import type { ReachabilityMatrix } from '../../src/compiler/reachability.js';
 import { evaluateFlow } from '../../src/compiler/verdict.js';
 import { loadManifestPaths } from '../../src/source/manifest-files.js';
 import { startControlPlane, type ControlPlane } from '../cluster/control-plane.js';
+import { CNP_CRD_NAME } from '../cluster/crd.js';
 import { runCli } from '../cli/run-cli.js';
 import { createNode, SERVICE_CIDR, type NodeNs, type PodNs, type PodSpec, type Topology } from '../support/netns.js';
 
@@ -80,7 +83,7 @@ export interface E2eCluster {
   /** x/a, x/b, y/c on node-a and r/remote on node-b, by id (or the caller's pods, by their ids). */
   pod(id: string): PodNs;
   kubectl(args: readonly string[], stdin?: string): Promise<string>;
-  /** `sluice simulate --output json` on the Namespaces, Pods and NetworkPolicies in the API server. */
+  /** `sluice simulate --output json` on the Namespaces, Pods, NetworkPolicies and ClusterNetworkPolicies in the API server. */
   simulate(port: number, protocol?: ProbeProtocol): Promise<ReachabilityMatrix>;
   /** The compiled model's verdict for one flow, on the objects in the API server (simulate's engine). */
   flowAllowed(src: string, dst: string, port: number): Promise<boolean>;
@@ -204,6 +207,8 @@ export interface E2eBaseOptions {
   readonly pods?: readonly PodSpec[];
   /** What every pod serves (default TCP_PORTS and UDP_PORT). */
   readonly listen?: { readonly tcp: readonly number[]; readonly udp: readonly number[] };
+  /** Install the ClusterNetworkPolicy CRD before anything else (default: the cluster has none). */
+  readonly clusterNetworkPolicyCrd?: boolean;
 }
 
 /** The cluster without an agent: nothing enforces policy until some enforcer is started in `node`. */
@@ -223,7 +228,8 @@ export async function createE2eBase(topology: Topology, opts: E2eBaseOptions = {
       const tcp = listen.tcp.map((port) => p.agent.listen('tcp', port));
       await Promise.all([...tcp, ...listen.udp.map((port) => p.agent.listen('udp', port))]);
     }
-    cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR });
+    const crd = opts.clusterNetworkPolicyCrd === true ? { clusterNetworkPolicyCrd: true } : {};
+    cp = await startControlPlane({ netns: node.name, serviceCidr: SERVICE_CIDR, ...crd });
     const nodeIPs = await createNodes(cp, node);
     if (opts.pods === undefined) await createObjects(cp, node, nodeIPs);
     return cluster(node, cp, nodeIPs, () => '', destroy);
@@ -233,8 +239,14 @@ export async function createE2eBase(topology: Topology, opts: E2eBaseOptions = {
   }
 }
 
-export async function createE2eCluster(opts: AgentOptions): Promise<E2eCluster> {
-  const base = await createE2eBase(opts.topology);
+export interface E2eClusterOptions extends AgentOptions {
+  /** Install the ClusterNetworkPolicy CRD before the agent starts (default: not installed). */
+  readonly clusterNetworkPolicyCrd?: boolean;
+}
+
+export async function createE2eCluster(opts: E2eClusterOptions): Promise<E2eCluster> {
+  const crd = opts.clusterNetworkPolicyCrd === true ? { clusterNetworkPolicyCrd: true } : {};
+  const base = await createE2eBase(opts.topology, crd);
   let agent: ChildProcess | undefined;
   let log = '';
   const destroy = async (): Promise<void> => {
@@ -279,7 +291,10 @@ function cluster(
   };
   const dump = async (): Promise<string> => {
     const file = path.join(cp.dir, 'objects.json');
-    await writeFile(file, await cp.kubectl(['get', 'namespaces,pods,networkpolicies', '-A', '-o', 'json']));
+    // Without the CRD, kubectl refuses the whole get ("doesn't have a resource type").
+    const kinds = ['namespaces', 'pods', 'networkpolicies.networking.k8s.io'];
+    if (cp.servesClusterNetworkPolicy) kinds.push(CNP_CRD_NAME);
+    await writeFile(file, await cp.kubectl(['get', kinds.join(','), '-A', '-o', 'json']));
     return file;
   };
   return {

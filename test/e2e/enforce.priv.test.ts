@@ -13,25 +13,20 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { controlPlaneSkip } from '../cluster/control-plane.js';
 import { isRoot } from '../support/netns.js';
 import { BPF_OBJECT, createE2eCluster, type E2eCluster } from './e2e-cluster.js';
+import { agentTail, checkCells, converge, sameMatrix, type Cell, type Probes } from './e2e-steps.js';
 
-type Cell = readonly [from: string, to: string, port: number, allowed: boolean, protocol?: 'UDP'];
 /** A flow that is not a pod pair: from a pod's namespace with another source address. */
 type Flow = readonly [fromPod: string, src: string, toPod: string, port: number];
 
-interface Step {
+interface Step extends Probes {
   readonly name: string;
   readonly change: (c: E2eCluster) => Promise<unknown>;
-  readonly ports: readonly number[];
-  /** UDP ports whose matrix is compared too. */
-  readonly udpPorts?: readonly number[];
   readonly cells: readonly Cell[];
   readonly flows?: readonly Flow[];
-  /** Milliseconds allowed from the change to matching enforcement. */
-  readonly withinMs?: number;
 }
 
 const sel = (labels: Record<string, string>) => ({ matchLabels: labels });
@@ -200,42 +195,6 @@ const STEPS: readonly Step[] = [
 ];
 
 const skip = !isRoot() ? 'needs root: network namespaces, netfilter and BPF' : controlPlaneSkip();
-
-async function converge(
-  t: TestContext,
-  c: E2eCluster,
-  step: Pick<Step, 'ports' | 'udpPorts' | 'withinMs'>,
-  since: number,
-): Promise<void> {
-  const deadline = since + (step.withinMs ?? 10_000);
-  const probes = [
-    ...step.ports.map((p) => ['TCP', p] as const),
-    ...(step.udpPorts ?? []).map((p) => ['UDP', p] as const),
-  ];
-  for (const [protocol, port] of probes) {
-    const want = await c.simulate(port, protocol);
-    let got = await c.measure(port, want.pods, protocol);
-    while (!sameMatrix(got.allowed, want.allowed) && Date.now() < deadline) {
-      got = await c.measure(port, want.pods, protocol);
-    }
-    assert.deepEqual(got, want, `${protocol}/${port}: real packets ≠ sluice simulate\n${agentTail(c)}`);
-  }
-  // Includes reading the objects back, one `sluice simulate` per port and 400 ms probe timeouts.
-  t.diagnostic(`enforced as simulated ${Date.now() - since} ms after kubectl returned`);
-}
-
-const sameMatrix = (a: readonly (readonly boolean[])[], b: readonly (readonly boolean[])[]): boolean =>
-  JSON.stringify(a) === JSON.stringify(b);
-const agentTail = (c: E2eCluster): string => `agent log (tail):\n${c.agentLog().slice(-3000)}`;
-
-async function checkCells(c: E2eCluster, cells: readonly Cell[]): Promise<void> {
-  for (const [from, to, port, allowed, protocol = 'TCP'] of cells) {
-    const m = await c.simulate(port, protocol);
-    const i = m.pods.indexOf(from);
-    const j = m.pods.indexOf(to);
-    assert.equal(m.allowed[i]?.[j], allowed, `simulate ${from} → ${to} ${protocol}/${port}`);
-  }
-}
 
 async function checkFlows(c: E2eCluster, flows: readonly Flow[]): Promise<void> {
   for (const [fromPod, src, toPod, port] of flows) {

@@ -13,7 +13,7 @@ import ipaddr from 'ipaddr.js';
 export const explainCommand: CommandDef = {
   name: 'explain',
   summary:
-    'Explain the verdict for one flow: which policies select each side, and which rule allows it, or that none does (or, for audited policies, that they would deny it).',
+    'Explain the verdict for one flow: which policies select each side, and which rule allows it, or that none does (or, for audited policies, that they would deny it); for ClusterNetworkPolicies, the tier, priority and rule that decided.',
   usage:
     'sluice explain -f PATH [-f PATH ...] --from ns/pod|IP --to ns/pod|IP --port N/PROTO [--enforcement policy|audit] [--output text|json]',
   flags: [
@@ -151,6 +151,7 @@ export async function runExplain(values: FlagValues, io: Io): Promise<number> {
   const to = party(loaded.snapshot, stringFlag(values, 'to'), 'to');
   const pair = resolvePair(from, to);
   const model = compile(loaded.snapshot, undefined, compileOptionsOf(values));
+  reportWarnings(model.warnings, io);
   const verdict = evaluateFlow(model, { src: pair[0], dst: pair[1], protocol, port });
   const what = protocol === 'ICMP' ? 'ICMP' : `${protocol}/${port}`;
   if (values['output'] === 'json') {

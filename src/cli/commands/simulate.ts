@@ -10,7 +10,7 @@ import { compileOptionsOf, enforcementFlag, reportWarnings, requirePaths, validP
 export const simulateCommand: CommandDef = {
   name: 'simulate',
   summary:
-    'Print which pods may reach which on one port, from manifests alone (Namespaces, Pods with status.podIP(s), NetworkPolicies). Pairs that pass only because the policies that would deny them are audited are marked apart. Nothing touches the kernel.',
+    'Print which pods may reach which on one port, from manifests alone (Namespaces, Pods with status.podIP(s), NetworkPolicies, ClusterNetworkPolicies). Pairs that pass only because the policies that would deny them are audited are marked apart. Nothing touches the kernel.',
   usage:
     'sluice simulate -f PATH [-f PATH ...] --port N --protocol TCP|UDP|SCTP [--enforcement policy|audit] [--output json|table]',
   flags: [
@@ -51,6 +51,7 @@ export async function runSimulate(values: FlagValues, io: Io): Promise<number> {
   const loaded = await loadManifestPaths(paths);
   reportWarnings(loaded.warnings, io);
   const model = compile(loaded.snapshot, undefined, compileOptionsOf(values));
+  reportWarnings(model.warnings, io);
   const matrix = reachability(loaded.snapshot, protocol, port, model);
   io.out(values['output'] === 'json' ? JSON.stringify(matrix) + '\n' : formatMatrixTable(matrix));
   return EXIT.OK;

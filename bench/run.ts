@@ -35,7 +35,16 @@ import { runThroughput, type ThroughputOptions } from './throughput.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const OBJECT = `${REPO}build/bpf/sluice.bpf.o`;
 const PASS_OBJECT = `${REPO}build/bpf/pass.bpf.o`;
-const SUBS = ['bpf-packet', 'bpf-program', 'compile', 'tiers', 'ab-interleaved', 'ab-concurrent', 'ct-flood'] as const;
+const SUBS = [
+  'bpf-packet',
+  'bpf-program',
+  'compile',
+  'scale-growth',
+  'tiers',
+  'ab-interleaved',
+  'ab-concurrent',
+  'ct-flood',
+] as const;
 /** Full runs only: a minute of agent process at 10,000 pods. */
 const FULL_ONLY_SUBS = ['agent'] as const;
 

@@ -51,7 +51,8 @@ export function scalePod(i: number, o: ScaleOptions): Pod {
     nodeName: `node-${i % o.nodes}`,
     hostNetwork: false,
     phase: 'Running',
-    ips: i % 5 === 0 ? [podAddress(i), `fd00::${i.toString(16)}`] : [podAddress(i)],
+    ips:
+      i % 5 === 0 ? [podAddress(i), `fd00::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`] : [podAddress(i)],
     containerPorts: [
       { name: 'http', port: 8080 + (i % 3), protocol: 'TCP' },
       { name: 'metrics', port: 9090, protocol: 'TCP' },

@@ -17,6 +17,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/Object
 import { ERROR_CODES, SluiceError } from '../util/errors.js';
 import type { InformerLike } from './kube-informer.js';
 import type { InformerFactory, KindSpec, KubeObject } from './kube.js';
+import { slimPod } from './slim-pod.js';
 
 /** A kubeconfig file, or in-cluster configuration when `kubeconfig` is undefined. */
 export function loadKubeConfig(kubeconfig: string | undefined): KubeConfig {
@@ -56,7 +57,7 @@ function lister(kc: KubeConfig, spec: KindSpec): Lister {
     case 'Namespace':
       return async () => asJson(await core.listNamespace({}), 'V1Namespace');
     case 'Pod':
-      return async () => asJson(await core.listPodForAllNamespaces({}), 'V1Pod');
+      return async () => slimItems(asJson(await core.listPodForAllNamespaces({}), 'V1Pod'));
     case 'NetworkPolicy': {
       const net = kc.makeApiClient(NetworkingV1Api);
       return async () => asJson(await net.listNetworkPolicyForAllNamespaces({}), 'V1NetworkPolicy');
@@ -68,6 +69,10 @@ function lister(kc: KubeConfig, spec: KindSpec): Lister {
       return async () => (await custom.listClusterCustomObject(coordinates)) as ObjectList;
     }
   }
+}
+
+function slimItems(list: ObjectList): ObjectList {
+  return { ...list, items: list.items.map((item) => slimPod(item as KubeObject) as KubernetesObject) };
 }
 
 /** `/apis/<group>/<version>/<plural>` → its parts, for the custom-objects client. */
@@ -82,9 +87,36 @@ export function customResource(path: string): { group: string; version: string; 
 /** @internal for tests: list JSON → typed models → JSON, as the informers' lists do. */
 export const listItemsAsJson = asJson;
 
+type WatchCallback = Parameters<Watch['watch']>[2];
+
+/** Watch events that carry the object; ERROR carries a Status (its `code` 410 means relist), BOOKMARK only a resourceVersion. */
+const OBJECT_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/**
+ * client-node's Watch, asking for bookmarks: the API server then sends the
+ * current resourceVersion now and then, so a watch of a kind that rarely
+ * changes resumes from a recent one after a reconnect instead of getting
+ * 410 Gone and relisting the whole kind. Pods are cut down (slim-pod.ts)
+ * before ListWatch caches them.
+ */
+class AgentWatch extends Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: WatchCallback,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const slim = path === '/api/v1/pods';
+    const cb: WatchCallback = slim
+      ? (phase, obj, raw) => callback(phase, OBJECT_EVENTS.has(phase) ? slimPod(obj as KubeObject) : obj, raw)
+      : callback;
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, cb, done);
+  }
+}
+
 /** Informers over the API server `kc` points at; not started (KeptInformer starts them). */
 export function clientInformers(kc: KubeConfig): InformerFactory {
-  const watch = new Watch(kc);
+  const watch = new AgentWatch(kc);
   return (spec) =>
     new ListWatch<KubernetesObject>(spec.path, watch, lister(kc, spec), false) as InformerLike<KubeObject>;
 }

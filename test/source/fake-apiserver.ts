@@ -54,6 +54,8 @@ export class FakeApiServer {
   private server: Server | undefined;
   port = 0;
   readonly requests: string[] = [];
+  /** The query string of every watch request. */
+  readonly watchQueries: URLSearchParams[] = [];
   /** Lists answered with 500 while > 0. */
   failLists = 0;
 
@@ -132,6 +134,7 @@ export class FakeApiServer {
         ? `${resource}@${url.pathname.split('/')[3] ?? ''}`
         : (resource ?? url.pathname);
     this.requests.push(`${watch ? 'watch' : 'list'} ${named} rv=${url.searchParams.get('resourceVersion') ?? ''}`);
+    if (watch) this.watchQueries.push(url.searchParams);
     if (resource === undefined || !this.served(url.pathname)) {
       res
         .writeHead(404, { 'content-type': 'application/json' })

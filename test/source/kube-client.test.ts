@@ -101,6 +101,10 @@ test('real informers against a fake API server: sync, events, 410 relist, outage
 
   let n = events.length;
   await waitFor('watches open', () => api.requests.filter((r) => r.startsWith('watch')).length === 4);
+  assert.ok(
+    api.watchQueries.every((q) => q.get('allowWatchBookmarks') === 'true'),
+    'every watch asks for bookmarks, so a reconnect resumes instead of relisting',
+  );
   api.put('pods', pod('db', '10.244.0.6'));
   api.put('networkpolicies', np('allow', '192.168.0.0/16'));
   await waitFor('watch events', () => events.length === n + 2);

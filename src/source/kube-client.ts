@@ -16,7 +16,7 @@ import {
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { ERROR_CODES, SluiceError } from '../util/errors.js';
 import type { InformerLike } from './kube-informer.js';
-import type { InformerFactory, KindSpec, KubeObject } from './kube.js';
+import { KIND_SPECS, type InformerFactory, type KindSpec, type KubeObject } from './kube.js';
 import { slimPod } from './slim-pod.js';
 
 /** A kubeconfig file, or in-cluster configuration when `kubeconfig` is undefined. */
@@ -91,6 +91,7 @@ type WatchCallback = Parameters<Watch['watch']>[2];
 
 /** Watch events that carry the object; ERROR carries a Status (its `code` 410 means relist), BOOKMARK only a resourceVersion. */
 const OBJECT_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+const POD_PATH = KIND_SPECS.find((s) => s.kind === 'Pod')?.path;
 
 /**
  * client-node's Watch, asking for bookmarks: the API server then sends the
@@ -106,7 +107,7 @@ class AgentWatch extends Watch {
     callback: WatchCallback,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    const slim = path === '/api/v1/pods';
+    const slim = path === POD_PATH;
     const cb: WatchCallback = slim
       ? (phase, obj, raw) => callback(phase, OBJECT_EVENTS.has(phase) ? slimPod(obj as KubeObject) : obj, raw)
       : callback;

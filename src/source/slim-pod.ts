@@ -9,13 +9,12 @@
  * normalises (or is rejected, naming the same field) exactly as before.
  */
 import type { KubeObject } from './kube.js';
+import { isRecord, type JsonRecord } from './yaml-read.js';
 
 type Json = Record<string, unknown>;
 
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** `from[k]` for each of `keys` that `from` has. */
-function pick(from: Json, keys: readonly string[]): Json {
+function pick(from: JsonRecord, keys: readonly string[]): Json {
   const out: Json = {};
   for (const k of keys) if (k in from) out[k] = from[k];
   return out;
@@ -37,7 +36,7 @@ export function slimPod<T extends KubeObject>(raw: T): T {
   return out as unknown as T;
 }
 
-function slimSpec(spec: Json): Json {
+function slimSpec(spec: JsonRecord): Json {
   const out = pick(spec, SPEC);
   const containers = spec['containers'];
   if ('containers' in spec) {
